@@ -1,0 +1,5 @@
+"""`python -m reidlib …`: see `reidlib.cli`."""
+
+from reidlib.cli import main
+
+raise SystemExit(main())
