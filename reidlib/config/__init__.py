@@ -1,0 +1,18 @@
+"""Configuration: the paper's settings as frozen dataclasses, profiles and table presets."""
+
+from reidlib.config.profiles import DATASETS, FULL, PRESETS, PROFILES, QUICK, load_profile
+from reidlib.config.schema import DataConfig, LossConfig, ModelConfig, RunConfig, TrainConfig
+
+__all__ = [
+    "DATASETS",
+    "FULL",
+    "PRESETS",
+    "PROFILES",
+    "QUICK",
+    "DataConfig",
+    "LossConfig",
+    "ModelConfig",
+    "RunConfig",
+    "TrainConfig",
+    "load_profile",
+]
