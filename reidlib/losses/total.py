@@ -1,0 +1,111 @@
+"""The training objective, Eq. (13): ID + RLL + β·center + E_att."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from reidlib.losses.center import CenterLoss, CenterReduction
+from reidlib.losses.erasing_attention import EattForm, erasing_attention_loss
+from reidlib.losses.label_smoothing import LabelSmoothingCrossEntropy, SmoothingK
+from reidlib.losses.ranked_list import RankedListLoss, RLLVariant
+from reidlib.types import ReIDOutput
+
+
+class ReIDLoss(nn.Module):
+    """Total loss, Eq. (13): L = ID + RLL + β·center + E_att.
+
+    Which output feeds which term follows the reference code (REFERENCE.md §1.3): the ID loss
+    takes the logits, RLL and center loss the post-BNNeck feature f, E_att the pre-softmax
+    attention scores s. Defaults are the paper's settings as resolved in REFERENCE.md §2.2.
+    The centers live in `self.center` and are trained by their own optimiser
+    (`make_center_optimizer`, `step_centers`), not by the network's.
+
+    Reference:
+        Eq. (13) of the paper; terms from Eq. (3)–(12).
+
+    Args:
+        num_classes: N, number of training identities.
+        feat_dim: D, feature width (2048).
+        label_smoothing: ε of Eq. (4).
+        ls_k: divisor of ε: `"classes"` (paper) or `"batch"` (Re-ID-AR code).
+        rll_margin: m (1.3; 0.04 for PRID2011).
+        rll_alpha: α (2.0).
+        rll_temperature: T of the RLL negative weights.
+        rll_lam: λ of Eq. (10).
+        rll_variant: `"reference"` or `"paper"`, see `RankedListLoss`.
+        center_weight: β (5e-4 in every reference code; the paper prints 5e-5).
+        center_reduction: `"mean"` (code) or `"half_sum"` (paper), see `CenterLoss`.
+        erasing_weight: weight of E_att (1 in Eq. 13).
+        eatt_form: `"reference"` or `"paper"`, see `erasing_attention_loss`.
+        generator: random source of the initial centers.
+    """
+
+    def __init__(
+        self,
+        num_classes: int,
+        feat_dim: int,
+        *,
+        label_smoothing: float = 0.1,
+        ls_k: SmoothingK = "classes",
+        rll_margin: float = 1.3,
+        rll_alpha: float = 2.0,
+        rll_temperature: float = 1.0,
+        rll_lam: float = 1.0,
+        rll_variant: RLLVariant = "reference",
+        center_weight: float = 5e-4,
+        center_reduction: CenterReduction = "mean",
+        erasing_weight: float = 1.0,
+        eatt_form: EattForm = "reference",
+        generator: torch.Generator | None = None,
+    ) -> None:
+        super().__init__()
+        if eatt_form not in ("reference", "paper"):
+            raise ValueError(f"Unknown E_att form {eatt_form!r}: must be 'reference' or 'paper'")
+        self.id_loss = LabelSmoothingCrossEntropy(epsilon=label_smoothing, k=ls_k)
+        self.rll = RankedListLoss(
+            margin=rll_margin,
+            alpha=rll_alpha,
+            temperature=rll_temperature,
+            lam=rll_lam,
+            variant=rll_variant,
+        )
+        self.center = CenterLoss(
+            num_classes, feat_dim, reduction=center_reduction, generator=generator
+        )
+        self.center_weight = center_weight
+        self.erasing_weight = erasing_weight
+        self.eatt_form = eatt_form
+
+    def forward(
+        self, output: ReIDOutput, pids: Tensor, erased: Tensor
+    ) -> tuple[Tensor, dict[str, Tensor]]:
+        """Eq. (13) for a batch.
+
+        Args:
+            output: the network's output for `B` clips of `T` frames.
+            pids: training pids in `0..N-1`, `(B,)`.
+            erased: 1 for each frame random erasing hit, else 0, `(B, T)`.
+
+        Returns:
+            `(total, terms)`: the loss to back-propagate, and every term by name: `"id"`,
+            `"rll"`, `"center"` (unweighted), `"eatt"` (unweighted) and `"total"`. The terms
+            are still attached to the graph: detach them (or take `.item()`) before storing.
+        """
+        id_term = self.id_loss(output.logits, pids)  # Eq. (3)
+        rll_term = self.rll(output.bn_feature, pids)  # Eq. (10)
+        center_term = self.center(output.bn_feature, pids)  # Eq. (11)
+        eatt_term = erasing_attention_loss(
+            output.attention_scores, erased, form=self.eatt_form
+        )  # Eq. (12)
+        total = (
+            id_term + rll_term + self.center_weight * center_term + self.erasing_weight * eatt_term
+        )  # Eq. (13)
+        terms = {
+            "id": id_term,
+            "rll": rll_term,
+            "center": center_term,
+            "eatt": eatt_term,
+            "total": total,
+        }
+        return total, terms
