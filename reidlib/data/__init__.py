@@ -1,0 +1,70 @@
+"""Data layer: dataset loaders, synthetic data, clip sampling, transforms and samplers."""
+
+from reidlib.data.base import VideoReIDDataset
+from reidlib.data.clip_dataset import TrackletDataset, TrackletFrames, VideoDataset
+from reidlib.data.errors import DatasetError, FrameReadError
+from reidlib.data.factory import DATASETS, build_dataset, load_synthetic
+from reidlib.data.frames import (
+    FRAME_SAMPLERS,
+    dense_clip_indices,
+    random_consecutive_indices,
+    restricted_random_indices,
+    sample_frame_indices,
+)
+from reidlib.data.ilidsvid import ILIDSVID
+from reidlib.data.io import read_frame
+from reidlib.data.mars import Mars
+from reidlib.data.prid2011 import PRID2011
+from reidlib.data.sampler import RandomIdentitySampler
+from reidlib.data.synthetic import (
+    SYNTHETIC_DEFAULTS,
+    ensure_synthetic,
+    make_synthetic,
+    read_manifest,
+    synthetic_params,
+)
+from reidlib.data.transforms import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    RandomErasingWithFlag,
+    TrainTransform,
+    build_test_transform,
+    build_train_transform,
+    denormalize,
+)
+from reidlib.types import Tracklet
+
+__all__ = [
+    "DATASETS",
+    "FRAME_SAMPLERS",
+    "ILIDSVID",
+    "IMAGENET_MEAN",
+    "IMAGENET_STD",
+    "PRID2011",
+    "SYNTHETIC_DEFAULTS",
+    "DatasetError",
+    "FrameReadError",
+    "Mars",
+    "RandomErasingWithFlag",
+    "RandomIdentitySampler",
+    "Tracklet",
+    "TrackletDataset",
+    "TrackletFrames",
+    "TrainTransform",
+    "VideoDataset",
+    "VideoReIDDataset",
+    "build_dataset",
+    "build_test_transform",
+    "build_train_transform",
+    "denormalize",
+    "dense_clip_indices",
+    "ensure_synthetic",
+    "load_synthetic",
+    "make_synthetic",
+    "random_consecutive_indices",
+    "read_frame",
+    "read_manifest",
+    "restricted_random_indices",
+    "sample_frame_indices",
+    "synthetic_params",
+]

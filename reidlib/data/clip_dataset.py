@@ -1,0 +1,146 @@
+"""Torch datasets over tracklets: random training clips and dense test clips."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, overload
+
+import torch
+from PIL import Image
+from torch import Tensor
+from torch.utils.data import Dataset
+
+from reidlib.data.frames import FRAME_SAMPLERS, dense_clip_indices, sample_frame_indices
+from reidlib.data.io import read_frame
+from reidlib.data.transforms import build_test_transform, build_train_transform
+from reidlib.types import Tracklet
+
+FrameTransform = Callable[[Image.Image], Any]
+
+
+class VideoDataset(Dataset):
+    """Training clips: one random clip of `clip_len` frames per tracklet and access.
+
+    An item is `(clip, pid, camid, erased)`: `clip` is `(T, C, H, W)` float32 and `erased` is
+    `(T,)` float32, 1 where random erasing hit the frame (the `E_t` of Eq. 12).
+
+    Args:
+        tracklets: the training tracklets.
+        clip_len: `T`.
+        sampling: a key of `reidlib.data.frames.FRAME_SAMPLERS`.
+        transform: per-frame transform returning a tensor or `(tensor, erased)`;
+            `None` = `build_train_transform()`.
+    """
+
+    def __init__(
+        self,
+        tracklets: Sequence[Tracklet],
+        *,
+        clip_len: int = 4,
+        sampling: str = "restricted_random",
+        transform: FrameTransform | None = None,
+    ) -> None:
+        if sampling not in FRAME_SAMPLERS:
+            raise ValueError(
+                f"Unknown sampling {sampling!r}: must be one of {sorted(FRAME_SAMPLERS)}"
+            )
+        self.tracklets = list(tracklets)
+        self.clip_len = clip_len
+        self.sampling = sampling
+        self.transform = build_train_transform() if transform is None else transform
+
+    @property
+    def pids(self) -> list[int]:
+        """The pid of every item, for `RandomIdentitySampler`."""
+        return [t.pid for t in self.tracklets]
+
+    def __len__(self) -> int:
+        return len(self.tracklets)
+
+    def __getitem__(self, index: int) -> tuple[Tensor, int, int, Tensor]:
+        tracklet = self.tracklets[index]
+        indices = sample_frame_indices(
+            len(tracklet.frames), clip_len=self.clip_len, sampling=self.sampling
+        )
+        images, flags = [], []
+        for i in indices:
+            out = self.transform(read_frame(tracklet.frames[i]))
+            image, erased = out if isinstance(out, tuple) else (out, False)
+            images.append(image)
+            flags.append(float(erased))
+        return torch.stack(images), tracklet.pid, tracklet.camid, torch.tensor(flags)
+
+
+class TrackletFrames(Sequence[Tensor]):
+    """The transformed frames of one tracklet, decoded on demand.
+
+    `frames[i]` reads and transforms frame `i` (`(C, H, W)`), so an embedder can walk a long
+    tracklet's dense clips with bounded memory.
+
+    Args:
+        tracklet: the tracklet.
+        transform: per-frame test transform; `None` = `build_test_transform()`.
+    """
+
+    def __init__(self, tracklet: Tracklet, *, transform: FrameTransform | None = None) -> None:
+        self.tracklet = tracklet
+        self.transform = build_test_transform() if transform is None else transform
+
+    def __len__(self) -> int:
+        return len(self.tracklet.frames)
+
+    @overload
+    def __getitem__(self, index: int) -> Tensor: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Tensor]: ...
+
+    def __getitem__(self, index: int | slice) -> Tensor | list[Tensor]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if not -len(self) <= index < len(self):
+            raise IndexError(f"frame {index} out of range for {len(self)} frames")
+        return self.transform(read_frame(self.tracklet.frames[index]))
+
+
+class TrackletDataset(Dataset):
+    """Test items: all dense clips of a tracklet, stacked.
+
+    An item is `(clips, pid, camid)` with `clips` `(n_clips, T, C, H, W)`; each frame is decoded
+    once even when padding repeats it. Items differ in `n_clips`, so load with
+    `DataLoader(dataset, batch_size=None, num_workers=...)`.
+
+    Args:
+        tracklets: query or gallery tracklets.
+        transform: per-frame test transform; `None` = `build_test_transform()`.
+        clip_len: `T`.
+        max_clips: keep the first `max_clips` clips (41 in the reference code); `None` = all.
+    """
+
+    def __init__(
+        self,
+        tracklets: Sequence[Tracklet],
+        *,
+        transform: FrameTransform | None = None,
+        clip_len: int = 4,
+        max_clips: int | None = None,
+    ) -> None:
+        self.tracklets = list(tracklets)
+        self.transform = build_test_transform() if transform is None else transform
+        self.clip_len = clip_len
+        self.max_clips = max_clips
+
+    def __len__(self) -> int:
+        return len(self.tracklets)
+
+    def __getitem__(self, index: int) -> tuple[Tensor, int, int]:
+        tracklet = self.tracklets[index]
+        clips = dense_clip_indices(
+            len(tracklet.frames), clip_len=self.clip_len, max_clips=self.max_clips
+        )
+        needed = sorted({i for clip in clips for i in clip})
+        frames = TrackletFrames(tracklet, transform=self.transform)
+        decoded = torch.stack([frames[i] for i in needed])  # `(F, C, H, W)`
+        position = {frame: row for row, frame in enumerate(needed)}
+        order = torch.tensor([[position[i] for i in clip] for clip in clips])
+        return decoded[order], tracklet.pid, tracklet.camid

@@ -1,0 +1,59 @@
+"""Build a dataset by name (a plain dict, no registry)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from reidlib.data.base import VideoReIDDataset
+from reidlib.data.ilidsvid import ILIDSVID
+from reidlib.data.mars import Mars
+from reidlib.data.prid2011 import PRID2011
+from reidlib.data.synthetic import ensure_synthetic, read_manifest
+
+DATASETS: dict[str, Callable[..., VideoReIDDataset]] = {
+    "mars": Mars,
+    "prid2011": PRID2011,
+    "ilidsvid": ILIDSVID,
+}
+
+
+def build_dataset(name: str, root: Path, **kwargs: Any) -> VideoReIDDataset:
+    """Reads dataset `name` from `root`.
+
+    Args:
+        name: a key of `DATASETS`, or "synthetic" (see `load_synthetic`).
+        root: the dataset folder (see each loader for the layout it expects).
+        **kwargs: passed to the loader, e.g. `split_id=3` for PRID2011 and iLIDS-VID.
+    """
+    if name == "synthetic":
+        return load_synthetic(root, **kwargs)
+    if name not in DATASETS:
+        raise ValueError(
+            f"Unknown dataset {name!r}: must be one of {sorted([*DATASETS, 'synthetic'])}"
+        )
+    return DATASETS[name](Path(root), **kwargs)
+
+
+def load_synthetic(
+    root: Path,
+    *,
+    layout: str = "mars",
+    split_id: int = 0,
+    progress: bool = True,
+    **params: Any,
+) -> VideoReIDDataset:
+    """The synthetic dataset at `root`, generated first if `root` is missing or empty.
+
+    An existing synthetic dataset is read with the loader of the layout its manifest records;
+    otherwise `ensure_synthetic(root, layout=layout, **params)` makes it (and refuses a `root`
+    holding anything else).
+    """
+    manifest = read_manifest(Path(root))
+    if manifest is None or params or layout != manifest["layout"]:
+        ensure_synthetic(Path(root), layout=layout, progress=progress, **params)
+        manifest = read_manifest(Path(root))
+    loader = DATASETS[manifest["layout"]]
+    kwargs = {} if manifest["layout"] == "mars" else {"split_id": split_id}
+    return loader(Path(root), **kwargs)

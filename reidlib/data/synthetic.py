@@ -1,0 +1,238 @@
+"""Synthetic datasets written in the real datasets' native layouts.
+
+`make_synthetic(root, layout="mars")` renders walking people seen by several cameras and
+writes real frames (JPEG for MARS, PNG for PRID2011 and iLIDS-VID) and real info/split files,
+so `Mars(root)`, `PRID2011(root)` and `ILIDSVID(root)` read it unchanged. Identity cues
+(clothing colours and patterns, hair, bags, proportions, gait) stay fixed per person while each
+camera changes illumination, colour cast, saturation, background and box tightness, and
+tracklets add walking motion, detector jitter and partial occlusions. The same parameters give
+the same bytes. A manifest `synthetic.json` records the parameters and the counts the loaders
+should find.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+from tqdm.auto import tqdm
+
+from reidlib.data.synthetic_layouts import PLANNERS
+from reidlib.data.synthetic_render import render_tracklet
+from reidlib.data.synthetic_scene import sample_camera, sample_person
+
+MANIFEST = "synthetic.json"
+FORMAT_VERSION = 1
+_COMMON = {"seed": 0, "image_size": (128, 64)}
+SYNTHETIC_DEFAULTS: dict[str, dict[str, Any]] = {
+    # quick-profile default: 40 train / 40 test ids, 6 cameras, MARS-like short tracklets
+    "mars": {
+        **_COMMON,
+        "num_ids": 80,
+        "num_cameras": 6,
+        "length_median": 10,
+        "length_range": (2, 60),
+        "occlusion_prob": 0.25,
+        "distractor_fraction": 0.08,
+        "junk_fraction": 0.06,
+    },
+    # clean views, long and very varied sequences, extra people seen by one camera only
+    "prid2011": {
+        **_COMMON,
+        "num_ids": 60,
+        "num_cameras": 2,
+        "length_median": 24,
+        "length_range": (5, 80),
+        "occlusion_prob": 0.1,
+        "single_camera_fraction": (0.15, 0.35),
+        "min_split_length": 8,
+        "num_splits": 10,
+    },
+    # crowded views: frequent occlusion, moderate lengths
+    "ilidsvid": {
+        **_COMMON,
+        "num_ids": 60,
+        "num_cameras": 2,
+        "length_median": 20,
+        "length_range": (8, 48),
+        "occlusion_prob": 0.5,
+        "num_splits": 10,
+    },
+}
+
+
+def synthetic_params(layout: str = "mars", **overrides: Any) -> dict[str, Any]:
+    """The layout's defaults updated with `overrides`, checked and JSON-ready."""
+    if layout not in SYNTHETIC_DEFAULTS:
+        raise ValueError(f"Unknown layout {layout!r}: must be one of {sorted(SYNTHETIC_DEFAULTS)}")
+    unknown = sorted(set(overrides) - set(SYNTHETIC_DEFAULTS[layout]))
+    if unknown:
+        raise TypeError(
+            f"{layout!r} layout has no parameter(s) {unknown}; "
+            f"known: {sorted(SYNTHETIC_DEFAULTS[layout])}"
+        )
+    params = {**SYNTHETIC_DEFAULTS[layout], **{k: v for k, v in overrides.items() if v is not None}}
+    params = json.loads(json.dumps(params))  # tuples -> lists, as stored in the manifest
+    cameras, num_ids = params["num_cameras"], params["num_ids"]
+    if layout != "mars" and cameras != 2:
+        raise ValueError(f"the {layout} layout has exactly 2 cameras, got num_cameras={cameras}")
+    if not 2 <= cameras <= 9:
+        raise ValueError(f"num_cameras must be 2..9 (MARS names hold one digit), got {cameras}")
+    if num_ids < 4:
+        raise ValueError(f"num_ids must be >= 4 (two train and two test ids), got {num_ids}")
+    low, high = params["length_range"]
+    if not 1 <= low <= high <= 999:
+        raise ValueError(f"length_range must satisfy 1 <= low <= high <= 999, got {low, high}")
+    return params
+
+
+def make_synthetic(
+    root: Path,
+    *,
+    layout: str = "mars",
+    num_ids: int | None = None,
+    num_cameras: int | None = None,
+    seed: int | None = None,
+    image_size: tuple[int, int] | None = None,
+    progress: bool = True,
+    **layout_params: Any,
+) -> Path:
+    """Generates a synthetic dataset at `root` in a real dataset's layout.
+
+    Args:
+        root: where to write; must not exist yet or be an empty folder.
+        layout: "mars", "prid2011" or "ilidsvid".
+        num_ids: people (MARS: half train, half test; PRID: people seen by both cameras).
+        num_cameras: cameras (2 for PRID2011 and iLIDS-VID).
+        seed: fixes every byte written.
+        image_size: `(H, W)` of the frames.
+        progress: show a progress bar.
+        **layout_params: other keys of `SYNTHETIC_DEFAULTS[layout]` (e.g. `length_median`,
+            `occlusion_prob`, `junk_fraction`); `None` or absent means the default.
+
+    Returns:
+        `root`. The folder appears complete or not at all: it is written beside `root` first,
+        then renamed.
+    """
+    root = Path(root)
+    params = synthetic_params(
+        layout,
+        num_ids=num_ids,
+        num_cameras=num_cameras,
+        seed=seed,
+        image_size=image_size,
+        **layout_params,
+    )
+    if root.exists() and (not root.is_dir() or any(root.iterdir())):
+        raise FileExistsError(
+            f"{root}: already exists and is not empty; synthetic data is only "
+            "written to a new or empty folder"
+        )
+    root.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{root.name}.partial-", dir=root.parent))
+    try:
+        _generate(staging, layout=layout, params=params, progress=progress)
+        os.rename(staging, root)  # atomic; also replaces an empty folder
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)  # only the staging folder made above
+        raise
+    return root
+
+
+def ensure_synthetic(
+    root: Path, *, layout: str = "mars", progress: bool = True, **params: Any
+) -> Path:
+    """Generates the dataset at `root` unless the same one is already there.
+
+    Reuses `root` when its manifest records the same layout and parameters; generates when
+    `root` is missing or empty. Never deletes or overwrites anything.
+
+    Raises:
+        FileExistsError: `root` holds other content or a dataset made with other parameters.
+    """
+    root = Path(root)
+    wanted = synthetic_params(layout, **params)
+    manifest = read_manifest(root)
+    if manifest is None and root.exists() and (not root.is_dir() or any(root.iterdir())):
+        raise FileExistsError(
+            f"{root}: exists without {MANIFEST}; not a synthetic dataset, "
+            "so it is left untouched (choose another root)"
+        )
+    if manifest is None:
+        try:
+            return make_synthetic(root, layout=layout, progress=progress, **wanted)
+        except OSError:  # another process finished the same folder first
+            manifest = read_manifest(root)
+            if manifest is None:
+                raise
+    found = {
+        "layout": manifest.get("layout"),
+        "params": manifest.get("params"),
+        "format_version": manifest.get("format_version"),
+    }
+    expected = {"layout": layout, "params": wanted, "format_version": FORMAT_VERSION}
+    if found != expected:
+        diff = {
+            k: (found["params"] or {}).get(k)
+            for k in wanted
+            if (found["params"] or {}).get(k) != wanted[k]
+        }
+        raise FileExistsError(
+            f"{root / MANIFEST}: holds a {found['layout']} dataset (format "
+            f"{found['format_version']}) whose parameters differ from the requested {layout} "
+            f"one {diff}; it is left untouched (choose another root or matching parameters)"
+        )
+    return root
+
+
+def read_manifest(root: Path) -> dict[str, Any] | None:
+    """The manifest of a synthetic dataset, or `None` when `root` has none."""
+    path = Path(root) / MANIFEST
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def _generate(root: Path, *, layout: str, params: dict[str, Any], progress: bool) -> None:
+    """Plans, renders and writes every tracklet, then the manifest."""
+    seed = params["seed"]
+    plan, counts = PLANNERS[layout](root, params, np.random.default_rng([seed, 0]))
+    size = tuple(params["image_size"])
+    cameras = [
+        sample_camera(np.random.default_rng([seed, 2, c]), image_size=size)
+        for c in range(params["num_cameras"])
+    ]
+    people: dict[int, Any] = {}
+    for index, item in enumerate(tqdm(plan, desc=f"synthetic {layout}", disable=not progress)):
+        if item.mode != "junk" and item.person_key not in people:
+            key_rng = np.random.default_rng([seed, 1, item.person_key])
+            people[item.person_key] = sample_person(key_rng)
+        frames = render_tracklet(
+            people.get(item.person_key),
+            cameras[item.camid],
+            num_frames=len(item.names),
+            rng=np.random.default_rng([seed, 3, index]),
+            occlusion_prob=params["occlusion_prob"],
+            mode=item.mode,
+        )
+        folder = root / item.folder
+        folder.mkdir(parents=True, exist_ok=True)
+        camera = cameras[item.camid]
+        for name, frame in zip(item.names, frames):
+            image = Image.fromarray(frame)
+            if name.endswith(".jpg"):
+                image.save(folder / name, quality=camera.jpeg_quality)
+            else:
+                image.save(folder / name, compress_level=1)
+    manifest = {
+        "generator": "reidlib.data.synthetic",
+        "format_version": FORMAT_VERSION,
+        "layout": layout,
+        "params": params,
+        "counts": counts,
+    }
+    (root / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")

@@ -1,0 +1,146 @@
+"""Per-frame transforms (REFERENCE.md §3 and §4).
+
+Training: resize (bicubic), horizontal flip 0.5, pad 10, random crop, ImageNet normalisation,
+then random erasing with a flag per frame (the `E_t` of Eq. 12). Test: resize (bicubic), to
+tensor, normalise. Frames of a clip are transformed independently; randomness comes from
+torch's global RNG.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from PIL import Image
+from torch import Tensor
+from torchvision.transforms import InterpolationMode, v2
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+DEFAULT_SIZE = (224, 112)  # (H, W), REFERENCE.md §3
+
+
+class RandomErasingWithFlag:
+    """Random erasing with one attempt, returning whether the frame was erased.
+
+    With probability `p` a rectangle of area `U(scale)·H·W` and aspect `U(ratio)` (uniform on
+    a linear scale, as in the reference code) is filled with `value`; if it does not fit the
+    frame, nothing is erased. Applied after `Normalize`, so `value` (the ImageNet means) is a
+    fill in normalised space, as in the reference code.
+
+    Args:
+        p: erasing probability.
+        scale: range of the erased area, as a fraction of the frame.
+        ratio: range of the aspect `h / w`.
+        value: fill per channel.
+    """
+
+    def __init__(
+        self,
+        *,
+        p: float = 0.5,
+        scale: tuple[float, float] = (0.02, 0.4),
+        ratio: tuple[float, float] = (0.3, 1 / 0.3),
+        value: tuple[float, ...] = IMAGENET_MEAN,
+    ) -> None:
+        self.p = p
+        self.scale = scale
+        self.ratio = ratio
+        self.value = value
+
+    def __call__(self, image: Tensor) -> tuple[Tensor, bool]:
+        """Erases a copy of `image` (`(C, H, W)`); returns it with the erased flag."""
+        if torch.rand(1).item() >= self.p:
+            return image, False
+        _, height, width = image.shape
+        area = _uniform(*self.scale) * height * width
+        aspect = _uniform(*self.ratio)
+        h = round(math.sqrt(area * aspect))
+        w = round(math.sqrt(area / aspect))
+        if not (0 < h < height and 0 < w < width):
+            return image, False  # the single attempt failed: the frame stays clean
+        top = int(torch.randint(0, height - h + 1, (1,)).item())
+        left = int(torch.randint(0, width - w + 1, (1,)).item())
+        out = image.clone()
+        fill = torch.tensor(self.value, dtype=image.dtype, device=image.device)
+        out[:, top : top + h, left : left + w] = fill.view(-1, 1, 1)
+        return out, True
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(p={self.p}, scale={self.scale}, ratio={self.ratio})"
+
+
+class TrainTransform:
+    """The training transform of one frame: PIL image -> `((C, H, W) float32, erased)`.
+
+    Attributes:
+        frame: resize, flip, pad, crop, to tensor, normalise.
+        erasing: the erasing step, or `None` when erasing is off (flags are then all False).
+    """
+
+    def __init__(self, frame: v2.Compose, erasing: RandomErasingWithFlag | None) -> None:
+        self.frame = frame
+        self.erasing = erasing
+
+    def __call__(self, image: Image.Image) -> tuple[Tensor, bool]:
+        tensor = self.frame(image)
+        if self.erasing is None:
+            return tensor, False
+        return self.erasing(tensor)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(frame={self.frame}, erasing={self.erasing})"
+
+
+def build_train_transform(
+    *,
+    size: tuple[int, int] = DEFAULT_SIZE,
+    padding: int = 10,
+    flip_p: float = 0.5,
+    erasing: bool = True,
+    erasing_p: float = 0.5,
+) -> TrainTransform:
+    """The training transform (REFERENCE.md §3).
+
+    Args:
+        size: `(H, W)` of the network input.
+        padding: zero padding before the random crop.
+        flip_p: horizontal flip probability.
+        erasing: whether to apply random erasing.
+        erasing_p: its probability.
+    """
+    frame = v2.Compose(
+        [
+            v2.Resize(size, interpolation=InterpolationMode.BICUBIC),
+            v2.RandomHorizontalFlip(flip_p),
+            v2.Pad(padding),
+            v2.RandomCrop(size),
+            v2.PILToTensor(),
+            v2.ToDtype(torch.float32, scale=True),
+            v2.Normalize(IMAGENET_MEAN, IMAGENET_STD),
+        ]
+    )
+    return TrainTransform(frame, RandomErasingWithFlag(p=erasing_p) if erasing else None)
+
+
+def build_test_transform(*, size: tuple[int, int] = DEFAULT_SIZE) -> v2.Compose:
+    """The test transform (REFERENCE.md §4): PIL image -> `(C, H, W)` float32."""
+    return v2.Compose(
+        [
+            v2.Resize(size, interpolation=InterpolationMode.BICUBIC),
+            v2.PILToTensor(),
+            v2.ToDtype(torch.float32, scale=True),
+            v2.Normalize(IMAGENET_MEAN, IMAGENET_STD),
+        ]
+    )
+
+
+def denormalize(images: Tensor) -> Tensor:
+    """Undoes the ImageNet normalisation of `(..., C, H, W)` images, for plotting."""
+    mean = torch.tensor(IMAGENET_MEAN, dtype=images.dtype, device=images.device).view(-1, 1, 1)
+    std = torch.tensor(IMAGENET_STD, dtype=images.dtype, device=images.device).view(-1, 1, 1)
+    return (images * std + mean).clamp(0, 1)
+
+
+def _uniform(low: float, high: float) -> float:
+    return low + (high - low) * torch.rand(1).item()
