@@ -1,0 +1,275 @@
+"""CMC and mAP under the Market-1501/MARS protocol (REFERENCE.md §4), vectorised in torch.
+
+For each query the gallery is ranked by a stable sort on (distance, gallery index); gallery
+items with the query's pid AND camid are removed; a query left with no true match is skipped;
+CMC counts the rank of the first true match and AP is uninterpolated over the whole list.
+
+No query's gallery is ever fully sorted. Everything AP needs is the rank, among the valid
+(not removed) items, of each true match. With the query's r true matches sorted by
+(distance, index), a binary search places every other valid item between them
+(`torch.searchsorted`); a histogram of those places, summed cumulatively, gives how many
+non-matches precede the k-th true match. Ties in distance are resolved by gallery index through
+a second search on a combined (distance group, index) key, only for the queries that have such
+ties. Queries are processed in chunks, so the transient memory stays near `chunk_elements`
+bytes × 30 whatever the number of queries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from reidlib.evaluation.rank_list import top_valid_items
+
+_CHUNK_ELEMENTS = 1 << 22  # query×gallery entries per chunk (≈ 120 MB of transient tensors)
+
+ArrayLike = Tensor | np.ndarray
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    """Everything `evaluate_detailed` finds, as numpy arrays on the CPU.
+
+    Attributes:
+        cmc: CMC curve over the valid queries, `(max_rank,)`; `cmc[r]` = share whose first true
+            match has 0-based rank <= r.
+        mAP: mean AP over the valid queries.
+        num_valid_queries: queries with at least one true match after the removal.
+        valid: which queries count, `(num_q,)` bool.
+        first_match_rank: 0-based rank of the first true match among the remaining items,
+            `(num_q,)` int64; −1 for skipped queries.
+        average_precision: AP of each query, `(num_q,)` float64; NaN for skipped queries.
+        top_indices: the first `top_k` remaining gallery indices in ranked order,
+            `(num_q, top_k)` int64; −1 past the end of a short list.
+        top_matches: whether each of them is a true match, `(num_q, top_k)` bool.
+    """
+
+    cmc: np.ndarray
+    mAP: float
+    num_valid_queries: int
+    valid: np.ndarray
+    first_match_rank: np.ndarray
+    average_precision: np.ndarray
+    top_indices: np.ndarray
+    top_matches: np.ndarray
+
+
+def _to_tensor(x: ArrayLike, device: torch.device | None = None) -> Tensor:
+    t = x if isinstance(x, Tensor) else torch.as_tensor(np.asarray(x))
+    return t if device is None else t.to(device)
+
+
+def _check_inputs(
+    distmat: ArrayLike,
+    q_pids: ArrayLike,
+    g_pids: ArrayLike,
+    q_camids: ArrayLike,
+    g_camids: ArrayLike,
+) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
+    dist = _to_tensor(distmat)
+    if dist.ndim != 2:
+        raise ValueError(f"distmat must be (num_q, num_g), got shape {tuple(dist.shape)}")
+    if not dist.is_floating_point():
+        dist = dist.to(torch.float64)
+    num_q, num_g = dist.shape
+    ids = []
+    for name, x, n in (
+        ("q_pids", q_pids, num_q),
+        ("g_pids", g_pids, num_g),
+        ("q_camids", q_camids, num_q),
+        ("g_camids", g_camids, num_g),
+    ):
+        t = _to_tensor(x, dist.device).to(torch.long)
+        if t.shape != (n,):
+            raise ValueError(
+                f"{name} must have shape ({n},) to match distmat, got {tuple(t.shape)}"
+            )
+        ids.append(t)
+    return dist, *ids
+
+
+def _rank_true_matches(dist: Tensor, same_pid: Tensor, same_cam: Tensor) -> tuple[Tensor, Tensor]:
+    """First-match rank and AP of a chunk of queries, ties broken by gallery index.
+
+    Args:
+        dist: `(c, num_g)` distances, no NaN.
+        same_pid: `(c, num_g)` gallery item has the query's pid.
+        same_cam: `(c, num_g)` gallery item has the query's camid.
+
+    Returns:
+        `(first, ap)`, each `(c,)`: 0-based rank of the first true match among the valid items
+        (−1 when there is none) and the AP (NaN when there is none).
+    """
+    c, num_g = dist.shape
+    device = dist.device
+    relevant = same_pid & ~same_cam  # true matches that survive the removal
+    other = ~same_pid  # valid non-matches; same pid + same camid items are gone
+    n_rel = relevant.sum(dim=1)
+    r = int(n_rel.max()) if c else 0
+    if r == 0:
+        return (
+            torch.full((c,), -1, dtype=torch.long, device=device),
+            torch.full((c,), float("nan"), dtype=torch.float64, device=device),
+        )
+
+    # The true matches of each query, padded to r with (inf, num_g), sorted by (distance, index):
+    # `nonzero` lists them by index, and a stable sort on distance keeps that order in ties.
+    rows, cols = relevant.nonzero(as_tuple=True)
+    slot = torch.arange(rows.numel(), device=device) - (n_rel.cumsum(0) - n_rel)[rows]
+    rel_d = dist.new_full((c, r), float("inf"))
+    rel_i = torch.full((c, r), num_g, dtype=torch.long, device=device)
+    rel_d[rows, slot] = dist[rows, cols]
+    rel_i[rows, slot] = cols
+    rel_d, order = torch.sort(rel_d, dim=1, stable=True)
+    rel_i = rel_i.gather(1, order)
+
+    # place[j] = number of true matches ranked before gallery item j
+    place = torch.searchsorted(rel_d, dist)  # true matches strictly closer than item j
+    at = rel_d.gather(1, place.clamp(max=r - 1))
+    tied = other & (place < r) & (at == dist)  # item j ties a true match in distance
+    tie_rows = tied.any(dim=1).nonzero().squeeze(1)
+    if tie_rows.numel():
+        # Among equal distances the lower gallery index ranks first. Key each true match by
+        # (distance group, index), strictly increasing along the row, and search item j's key.
+        sub_d, sub_place = rel_d[tie_rows], place[tie_rows]
+        group = torch.zeros((tie_rows.numel(), r), dtype=torch.long, device=device)
+        group[:, 1:] = (sub_d[:, 1:] != sub_d[:, :-1]).cumsum(dim=1)
+        key = group * (num_g + 1) + rel_i[tie_rows]
+        probe = group.gather(1, sub_place.clamp(max=r - 1)) * (num_g + 1)
+        probe = probe + torch.arange(num_g, device=device)
+        refined = torch.searchsorted(key, probe)
+        place[tie_rows] = torch.where(tied[tie_rows], refined, sub_place)
+
+    # ahead[:, k] = valid non-matches ranked before the k-th true match (0-based k)
+    hist = torch.zeros((c, r + 1), dtype=torch.int32, device=device)
+    hist.scatter_add_(1, place, other.to(torch.int32))
+    ahead = hist.cumsum(dim=1)[:, :r]
+    k = torch.arange(r, device=device)
+    rank = ahead + k  # 0-based rank of the k-th true match among the valid items
+    found = k < n_rel.unsqueeze(1)
+    precision = (k + 1).to(torch.float64) / (rank + 1).to(torch.float64)  # P@rank at a hit
+    ap = (precision * found).sum(dim=1) / n_rel.to(torch.float64)  # (1/num_rel) Σ P@k·rel_k
+    has_match = n_rel > 0
+    first = torch.where(has_match, rank[:, 0], -1)
+    ap = torch.where(has_match, ap, float("nan"))
+    return first, ap
+
+
+def evaluate_detailed(
+    distmat: ArrayLike,
+    q_pids: ArrayLike,
+    g_pids: ArrayLike,
+    q_camids: ArrayLike,
+    g_camids: ArrayLike,
+    max_rank: int = 50,
+    *,
+    top_k: int = 10,
+    chunk_size: int | None = None,
+) -> EvalResult:
+    """CMC, mAP and per-query results under the Market/MARS protocol (REFERENCE.md §4).
+
+    For each query: rank the gallery by (distance, gallery index); remove the items with the
+    same pid and the same camid (pid-0 distractors stay); skip the query if no true match is
+    left; its CMC is 1 from the rank of the first true match on; its AP is
+    (1/num_rel) Σ_k P@k·rel_k over the whole list.
+
+    Args:
+        distmat: query-gallery distances, `(num_q, num_g)`, numpy or torch, CPU or CUDA; smaller
+            is closer; NaN is rejected.
+        q_pids: `(num_q,)`.
+        g_pids: `(num_g,)`.
+        q_camids: `(num_q,)`.
+        g_camids: `(num_g,)`.
+        max_rank: length of the CMC curve, clipped to the gallery size.
+        top_k: length of the per-query rank lists kept (Figure 2); 0 keeps none.
+        chunk_size: queries per chunk; None picks about 4M query×gallery entries per chunk.
+
+    Returns:
+        An `EvalResult`.
+
+    Raises:
+        ValueError: on mismatched shapes, NaN distances, or when no query has a true match.
+    """
+    dist, q_pids, g_pids, q_camids, g_camids = _check_inputs(
+        distmat, q_pids, g_pids, q_camids, g_camids
+    )
+    num_q, num_g = dist.shape
+    if max_rank < 1:
+        raise ValueError(f"max_rank must be >= 1, got {max_rank}")
+    max_rank = min(max_rank, num_g)
+    rows_per_chunk = chunk_size or max(1, _CHUNK_ELEMENTS // max(num_g, 1))
+    firsts, aps, tops, top_hits = [], [], [], []
+    for start in range(0, num_q, rows_per_chunk):
+        stop = min(start + rows_per_chunk, num_q)
+        chunk = dist[start:stop].contiguous()
+        if torch.isnan(chunk).any():
+            raise ValueError(f"distmat has NaN distances (in query rows {start}..{stop - 1})")
+        same_pid = q_pids[start:stop, None] == g_pids[None, :]
+        same_cam = q_camids[start:stop, None] == g_camids[None, :]
+        first, ap = _rank_true_matches(chunk, same_pid, same_cam)
+        firsts.append(first)
+        aps.append(ap)
+        if top_k > 0:
+            indices, hits = top_valid_items(chunk, same_pid, same_cam, k=top_k)
+            tops.append(indices)
+            top_hits.append(hits)
+
+    first = torch.cat(firsts).cpu().numpy() if firsts else np.zeros(0, dtype=np.int64)
+    ap = torch.cat(aps).cpu().numpy() if aps else np.zeros(0)
+    valid = first >= 0
+    num_valid = int(valid.sum())
+    if num_valid == 0:
+        raise ValueError(
+            "no query has a true match in the gallery once same-pid same-camid items are "
+            "removed: check q_pids/g_pids and q_camids/g_camids"
+        )
+    cmc = (first[valid, None] <= np.arange(max_rank)).mean(axis=0)
+    if top_k > 0:
+        top_indices = torch.cat(tops).cpu().numpy()
+        top_matches = torch.cat(top_hits).cpu().numpy()
+    else:
+        top_indices = np.zeros((num_q, 0), dtype=np.int64)
+        top_matches = np.zeros((num_q, 0), dtype=bool)
+    return EvalResult(
+        cmc=cmc,
+        mAP=float(ap[valid].mean()),
+        num_valid_queries=num_valid,
+        valid=valid,
+        first_match_rank=first,
+        average_precision=ap,
+        top_indices=top_indices,
+        top_matches=top_matches,
+    )
+
+
+def evaluate(
+    distmat: ArrayLike,
+    q_pids: ArrayLike,
+    g_pids: ArrayLike,
+    q_camids: ArrayLike,
+    g_camids: ArrayLike,
+    max_rank: int = 50,
+    *,
+    chunk_size: int | None = None,
+) -> tuple[np.ndarray, float]:
+    """CMC and mAP under the Market/MARS protocol; see `evaluate_detailed`.
+
+    Args:
+        distmat: query-gallery distances, `(num_q, num_g)` (squared Euclidean in the paper).
+        q_pids: `(num_q,)`.
+        g_pids: `(num_g,)`.
+        q_camids: `(num_q,)`.
+        g_camids: `(num_g,)`.
+        max_rank: length of the CMC curve, clipped to the gallery size.
+        chunk_size: queries per chunk; None picks it from the gallery size.
+
+    Returns:
+        `(cmc, mAP)`: the CMC curve, `(max_rank,)` float64 (rank-1 is `cmc[0]`), and the mAP.
+    """
+    result = evaluate_detailed(
+        distmat, q_pids, g_pids, q_camids, g_camids, max_rank, top_k=0, chunk_size=chunk_size
+    )
+    return result.cmc, result.mAP
