@@ -1,0 +1,107 @@
+"""What notebooks write under `figures/<profile>/<notebook-stem>/`, and read back.
+
+`metrics.json` (profile, device, seed, dataset, wall time, per-run metrics), `table.csv` and
+PNGs. The README and tests read these files; nothing else writes there.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import torch
+
+import reidlib
+
+
+def repo_root() -> Path:
+    """The checkout reidlib is installed from (editable install), else the working directory."""
+    root = Path(reidlib.__file__).resolve().parents[1]
+    return root if (root / "pyproject.toml").is_file() else Path.cwd()
+
+
+def resolve(path: str | Path) -> Path:
+    """`path` as given when absolute, else relative to the repository root (notebooks run from
+    `notebooks/` or elsewhere and still find `data/`, `runs/` and `figures/`)."""
+    path = Path(path)
+    return path if path.is_absolute() else repo_root() / path
+
+
+def figures_dir(profile: str, notebook: str) -> Path:
+    """`figures/<profile>/<notebook-stem>/`, created."""
+    out = resolve(Path("figures") / profile / notebook)
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def device_name(device: torch.device | str) -> str:
+    """A readable device label for tables: the GPU model or the CPU model."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"CPU ({cpu}, {torch.get_num_threads()} threads)"
+
+
+def write_metrics(
+    out_dir: Path,
+    *,
+    profile: str,
+    device: torch.device | str,
+    seed: int,
+    dataset: str,
+    runs: Iterable[Mapping[str, Any]],
+    started: float,
+    **extra: Any,
+) -> dict[str, Any]:
+    """Writes `metrics.json` and returns what it wrote. `started` is a `time.time()` stamp."""
+    record = {
+        "profile": profile,
+        "device": device_name(device),
+        "seed": seed,
+        "dataset": dataset,
+        "wall_seconds": round(time.time() - started, 1),
+        "torch": torch.__version__,
+        "runs": [dict(r) for r in runs],
+        **extra,
+    }
+    (out_dir / "metrics.json").write_text(json.dumps(record, indent=2, default=str) + "\n")
+    return record
+
+
+def read_metrics(out_dir: Path) -> dict[str, Any]:
+    return json.loads((Path(out_dir) / "metrics.json").read_text())
+
+
+def write_table(table: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """Writes a table as CSV and returns it (so a notebook cell can end with it)."""
+    table.to_csv(path, index=False)
+    return table
+
+
+def paper_vs_ours(
+    rows: Iterable[Mapping[str, Any]], *, profile: str, device: torch.device | str, dataset: str
+) -> pd.DataFrame:
+    """One row per setting: the paper's value beside ours, labelled with where ours came from.
+
+    Each input row needs `setting`, `metric`, `paper` (None where the paper is silent) and
+    `ours`.
+    """
+    table = pd.DataFrame(list(rows), columns=["setting", "metric", "paper", "ours"])
+    table["ours"] = table["ours"].astype(float).round(2)
+    table["profile"] = profile
+    table["dataset"] = dataset
+    table["device"] = device_name(device)
+    return table
