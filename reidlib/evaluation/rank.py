@@ -10,8 +10,8 @@ No query's gallery is ever fully sorted. Everything AP needs is the rank, among 
 (`torch.searchsorted`); a histogram of those places, summed cumulatively, gives how many
 non-matches precede the k-th true match. Ties in distance are resolved by gallery index through
 a second search on a combined (distance group, index) key, only for the queries that have such
-ties. Queries are processed in chunks, so the transient memory stays near `chunk_elements`
-bytes × 30 whatever the number of queries.
+ties. Queries are processed in chunks of about 4M query×gallery entries, and the transient
+tensors take about 30 bytes per entry of a chunk (≈ 120 MB), whatever the number of queries.
 """
 
 from __future__ import annotations
@@ -199,6 +199,8 @@ def evaluate_detailed(
     num_q, num_g = dist.shape
     if max_rank < 1:
         raise ValueError(f"max_rank must be >= 1, got {max_rank}")
+    if chunk_size is not None and chunk_size < 1:
+        raise ValueError(f"chunk_size must be >= 1 or None, got {chunk_size}")
     max_rank = min(max_rank, num_g)
     rows_per_chunk = chunk_size or max(1, _CHUNK_ELEMENTS // max(num_g, 1))
     firsts, aps, tops, top_hits = [], [], [], []
