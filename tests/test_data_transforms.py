@@ -1,0 +1,142 @@
+"""Per-frame transforms, random erasing flags, and the training and test datasets."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from reidlib.data import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    RandomErasingWithFlag,
+    TrackletDataset,
+    TrackletFrames,
+    TrainTransform,
+    VideoDataset,
+    build_test_transform,
+    build_train_transform,
+    denormalize,
+)
+from reidlib.types import Tracklet
+from tests.data_builders import write_frame
+
+
+@pytest.fixture
+def tracklet(tmp_path) -> Tracklet:
+    """Ten 16×8 frames whose grey level is 20 × frame number."""
+    frames = tuple(tmp_path / f"{i:03d}.png" for i in range(10))
+    for i, path in enumerate(frames):
+        write_frame(path, 20 * i, size=(16, 8))
+    return Tracklet(frames, pid=3, camid=1)
+
+
+def test_erasing_flag_agrees_with_the_pixels_that_changed():
+    torch.manual_seed(0)
+    erase = RandomErasingWithFlag()
+    fill = torch.tensor(IMAGENET_MEAN).view(3, 1, 1)
+    flags = []
+    for _ in range(1000):
+        image = torch.randn(3, 224, 112)
+        out, flag = erase(image)
+        changed = (out != image).any(dim=0)
+        assert flag == bool(changed.any())
+        if flag:  # one rectangle, filled with the ImageNet means (in normalised space)
+            rows, cols = changed.any(dim=1).nonzero(), changed.any(dim=0).nonzero()
+            box = out[:, rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
+            assert changed.sum() == box.shape[1] * box.shape[2]
+            assert torch.equal(box, fill.expand_as(box))
+            area = box.shape[1] * box.shape[2] / (224 * 112)
+            assert 0.015 < area < 0.42
+        flags.append(flag)
+    # p = 0.5 and one attempt: some attempts do not fit, so the rate is a little under 0.5
+    assert 0.41 < np.mean(flags) < 0.53
+
+
+def test_erasing_does_not_modify_its_input_and_respects_p():
+    image = torch.randn(3, 32, 16)
+    copy = image.clone()
+    torch.manual_seed(1)
+    assert all(not RandomErasingWithFlag(p=0.0)(image)[1] for _ in range(50))
+    for _ in range(50):
+        RandomErasingWithFlag(p=1.0)(image)
+    assert torch.equal(image, copy)
+
+
+def test_train_transform_shape_flags_and_repeatability():
+    image = Image.fromarray(np.random.default_rng(0).integers(0, 256, (128, 64, 3), np.uint8))
+    transform = build_train_transform(size=(224, 112))
+    torch.manual_seed(0)
+    first = [transform(image) for _ in range(8)]
+    torch.manual_seed(0)
+    second = [transform(image) for _ in range(8)]
+    for (a, fa), (b, fb) in zip(first, second):
+        assert a.shape == (3, 224, 112) and a.dtype == torch.float32
+        assert torch.equal(a, b) and fa == fb
+    assert {f for _, f in first} == {False, True}
+    no_erasing = build_train_transform(size=(64, 32), erasing=False)
+    assert not any(no_erasing(image)[1] for _ in range(20))
+
+
+def test_test_transform_normalises_with_imagenet_statistics():
+    image = Image.new("RGB", (64, 128), (255, 128, 0))
+    out = build_test_transform(size=(32, 16))(image)
+    assert out.shape == (3, 32, 16)
+    expected = [(v / 255 - m) / s for v, m, s in zip((255, 128, 0), IMAGENET_MEAN, IMAGENET_STD)]
+    assert torch.allclose(out.mean(dim=(1, 2)), torch.tensor(expected), atol=1e-5)
+    assert torch.allclose(denormalize(out)[:, 0, 0], torch.tensor([1.0, 128 / 255, 0.0]), atol=1e-5)
+
+
+def test_video_dataset_item_and_erased_flags(tracklet):
+    # a deterministic frame transform, so any difference from it is the erasing
+    plain = build_test_transform(size=(16, 8))
+    transform = TrainTransform(plain, RandomErasingWithFlag(p=0.5))
+    dataset = VideoDataset([tracklet], clip_len=4, transform=transform)
+    torch.manual_seed(0)
+    seen = set()
+    for _ in range(20):
+        clip, pid, camid, erased = dataset[0]
+        assert clip.shape == (4, 3, 16, 8) and erased.shape == (4,)
+        assert (pid, camid) == (3, 1) and erased.dtype == torch.float32
+        for frame, flag in zip(clip, erased.tolist()):
+            # grey level identifies the frame; restricted random keeps temporal order
+            level = round(float(denormalize(frame)[0].max()) * 255 / 20)
+            clean = plain(Image.new("RGB", (8, 16), (20 * level,) * 3))
+            assert flag == float(not torch.equal(frame, clean))
+            seen.add(flag)
+    assert seen == {0.0, 1.0}
+    assert dataset.pids == [3]
+    with pytest.raises(ValueError, match="Unknown sampling"):
+        VideoDataset([tracklet], sampling="dense")
+
+
+def test_video_dataset_clips_follow_the_sampler(tracklet):
+    dataset = VideoDataset([tracklet], clip_len=4, transform=build_test_transform(size=(16, 8)))
+    torch.manual_seed(0)
+    for _ in range(10):
+        clip, *_ = dataset[0]
+        levels = [round(float(denormalize(f)[0, 0, 0]) * 255 / 20) for f in clip]
+        # 10 frames, T = 4: chunks [0,1], [2,3], [4,5], [6..9]
+        assert levels[0] in (0, 1) and levels[1] in (2, 3) and levels[2] in (4, 5)
+        assert 6 <= levels[3] <= 9
+
+
+def test_tracklet_frames_decode_on_demand(tracklet):
+    frames = TrackletFrames(tracklet, transform=build_test_transform(size=(16, 8)))
+    assert len(frames) == 10
+    level = lambda x: round(float(denormalize(x)[0, 0, 0]) * 255 / 20)  # noqa: E731
+    assert [level(frames[i]) for i in (0, 4, -1)] == [0, 4, 9]
+    assert [level(x) for x in frames[2:5]] == [2, 3, 4]
+    with pytest.raises(IndexError):
+        frames[10]
+
+
+def test_tracklet_dataset_stacks_the_dense_clips(tracklet):
+    dataset = TrackletDataset([tracklet], transform=build_test_transform(size=(16, 8)), clip_len=4)
+    clips, pid, camid = dataset[0]
+    assert clips.shape == (3, 4, 3, 16, 8) and (pid, camid) == (3, 1)
+    levels = [[round(float(denormalize(f)[0, 0, 0]) * 255 / 20) for f in c] for c in clips]
+    assert levels == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 8, 9]]
+    capped = TrackletDataset([tracklet], transform=build_test_transform(size=(16, 8)), max_clips=2)
+    assert capped[0][0].shape[0] == 2
