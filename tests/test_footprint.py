@@ -61,7 +61,7 @@ print(measure_peak_memory(lambda: step(int(sys.argv[1])), device=torch.device("c
 
 
 def peak_in_fresh_process(batch: int) -> int:
-    # ru_maxrss is a high-water mark: each measurement needs a process of its own
+    # a process of its own per measurement: no memory of earlier tests in the baseline
     cmd = [sys.executable, "-c", PEAK_SCRIPT, str(batch)]
     return int(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout)
 

@@ -15,6 +15,7 @@ import gc
 import math
 import resource
 from collections.abc import Callable
+from pathlib import Path
 from typing import NamedTuple
 
 import torch
@@ -86,9 +87,11 @@ def measure_peak_memory(step: Callable[[], None], *, device: torch.device) -> in
     """Bytes of memory that `step()` adds at its peak, measured.
 
     On CUDA: `torch.cuda.max_memory_allocated` around the call (the caching allocator's
-    view of live tensors). On CPU: growth of the process's peak resident set size
-    (`ru_maxrss`), which includes allocator overhead; call it in a fresh process for a clean
-    baseline, since the peak of earlier work in the same process hides smaller steps.
+    view of live tensors). On CPU (Linux): the process's peak resident set size is reset
+    (`/proc/self/clear_refs`) before the call and read back (`VmHWM`) after it, minus the
+    resident size before; this includes allocator overhead. Where `/proc` cannot reset the peak,
+    the growth of `ru_maxrss` is returned instead, which only sees steps that go beyond every
+    earlier peak of the process (and of its parent, whose peak a child inherits).
     """
     gc.collect()
     if device.type == "cuda":
@@ -98,7 +101,20 @@ def measure_peak_memory(step: Callable[[], None], *, device: torch.device) -> in
         step()
         torch.cuda.synchronize(device)
         return torch.cuda.max_memory_allocated(device) - base
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: KiB
+    try:
+        before = _proc_status_kib("VmRSS")
+        Path("/proc/self/clear_refs").write_text("5")  # resets VmHWM to the current RSS
+    except OSError:
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+        step()
+        return max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before, 0) * 1024
     step()
-    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    return max(after - before, 0)
+    return max(_proc_status_kib("VmHWM") - before, 0) * 1024
+
+
+def _proc_status_kib(field: str) -> int:
+    """A `kB` field of `/proc/self/status`, e.g. `VmRSS` or `VmHWM`."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1])
+    raise OSError(f"/proc/self/status has no {field} line")
