@@ -187,15 +187,15 @@ def test_numpy_and_torch_inputs_agree():
 
 
 def test_top_valid_items_on_a_boundary_tie():
-    # k = 2; valid items at 0.1 (index 3) and three at 0.4 (indices 0, 2, 4); index 1 removed
+    # k = 2; remaining items at 0.1 (index 3) and three at 0.4 (indices 0, 2, 4); index 1 removed
     dist = torch.tensor([[0.4, 0.0, 0.4, 0.1, 0.4]])
-    same_pid = torch.tensor([[False, True, True, False, False]])
-    same_cam = torch.tensor([[False, True, False, False, False]])
-    indices, matches = top_valid_items(dist, same_pid, same_cam, k=2)
-    assert indices.tolist() == [[3, 0]]  # the closest, then the lowest index at the tie
-    assert matches.tolist() == [[False, False]]
-    indices, matches = top_valid_items(dist, same_pid, same_cam, k=3)
-    assert indices.tolist() == [[3, 0, 2]] and matches.tolist() == [[False, False, True]]
+    removed = torch.tensor([[False, True, False, False, False]])
+    assert top_valid_items(dist, removed, k=2).tolist() == [[3, 0]]  # then the lowest index
+    assert top_valid_items(dist, removed, k=3).tolist() == [[3, 0, 2]]
+    # k beyond the remaining items: padded with −1; a removed item never shows, even at inf
+    dist = torch.tensor([[float("inf"), 0.2, float("inf")]])
+    removed = torch.tensor([[True, False, False]])
+    assert top_valid_items(dist, removed, k=4).tolist() == [[1, 2, -1, -1]]
 
 
 # ----------------------------------------------------------------------------- distances

@@ -10,8 +10,9 @@ No query's gallery is ever fully sorted. Everything AP needs is the rank, among 
 (`torch.searchsorted`); a histogram of those places, summed cumulatively, gives how many
 non-matches precede the k-th true match. Ties in distance are resolved by gallery index through
 a second search on a combined (distance group, index) key, only for the queries that have such
-ties. Queries are processed in chunks of about 4M query×gallery entries, and the transient
-tensors take about 30 bytes per entry of a chunk (≈ 120 MB), whatever the number of queries.
+ties. Same-pid pairs come from the gallery sorted by pid, so no query×gallery mask is built.
+Queries are processed in chunks of about 4M query×gallery entries, and the transient tensors
+take about 13 bytes per entry of a chunk (≈ 55 MB), whatever the number of queries.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from torch import Tensor
 
 from reidlib.evaluation.rank_list import top_valid_items
 
-_CHUNK_ELEMENTS = 1 << 22  # query×gallery entries per chunk (≈ 120 MB of transient tensors)
+_CHUNK_ELEMENTS = 1 << 22  # query×gallery entries per chunk
 
 ArrayLike = Tensor | np.ndarray
 
@@ -91,13 +92,41 @@ def _check_inputs(
     return dist, *ids
 
 
-def _rank_true_matches(dist: Tensor, same_pid: Tensor, same_cam: Tensor) -> tuple[Tensor, Tensor]:
+def _same_pid_pairs(
+    q_pids: Tensor, q_camids: Tensor, g_order: Tensor, g_sorted: Tensor, g_camids: Tensor
+) -> tuple[Tensor, Tensor, Tensor]:
+    """Every (query, gallery item) pair with the same pid, without a query×gallery mask.
+
+    Args:
+        q_pids: `(c,)`.
+        q_camids: `(c,)`.
+        g_order: stable argsort of the gallery pids, `(num_g,)`.
+        g_sorted: the gallery pids in that order, `(num_g,)`.
+        g_camids: `(num_g,)`.
+
+    Returns:
+        `(rows, cols, removed)`: query row, gallery index, and whether the pair also shares the
+        camid (removed by the protocol); by row, then gallery index, ascending.
+    """
+    device = q_pids.device
+    lo = torch.searchsorted(g_sorted, q_pids)
+    count = torch.searchsorted(g_sorted, q_pids, right=True) - lo
+    rows = torch.repeat_interleave(torch.arange(len(q_pids), device=device), count)
+    within = torch.arange(rows.numel(), device=device) - (count.cumsum(0) - count)[rows]
+    cols = g_order[lo[rows] + within]
+    return rows, cols, g_camids[cols] == q_camids[rows]
+
+
+def _rank_true_matches(
+    dist: Tensor, rows: Tensor, cols: Tensor, removed: Tensor
+) -> tuple[Tensor, Tensor]:
     """First-match rank and AP of a chunk of queries, ties broken by gallery index.
 
     Args:
         dist: `(c, num_g)` distances, no NaN.
-        same_pid: `(c, num_g)` gallery item has the query's pid.
-        same_cam: `(c, num_g)` gallery item has the query's camid.
+        rows: query row of every same-pid pair (from `_same_pid_pairs`).
+        cols: gallery index of every same-pid pair.
+        removed: whether the pair also shares the camid.
 
     Returns:
         `(first, ap)`, each `(c,)`: 0-based rank of the first true match among the valid items
@@ -105,47 +134,51 @@ def _rank_true_matches(dist: Tensor, same_pid: Tensor, same_cam: Tensor) -> tupl
     """
     c, num_g = dist.shape
     device = dist.device
-    relevant = same_pid & ~same_cam  # true matches that survive the removal
-    other = ~same_pid  # valid non-matches; same pid + same camid items are gone
-    n_rel = relevant.sum(dim=1)
-    r = int(n_rel.max()) if c else 0
+    rel_rows, rel_cols = rows[~removed], cols[~removed]  # true matches that survive the removal
+    n_rel = torch.bincount(rel_rows, minlength=c)
+    r = int(n_rel.max()) if rel_rows.numel() else 0
     if r == 0:
         return (
             torch.full((c,), -1, dtype=torch.long, device=device),
             torch.full((c,), float("nan"), dtype=torch.float64, device=device),
         )
 
-    # The true matches of each query, padded to r with (inf, num_g), sorted by (distance, index):
-    # `nonzero` lists them by index, and a stable sort on distance keeps that order in ties.
-    rows, cols = relevant.nonzero(as_tuple=True)
-    slot = torch.arange(rows.numel(), device=device) - (n_rel.cumsum(0) - n_rel)[rows]
-    rel_d = dist.new_full((c, r), float("inf"))
-    rel_i = torch.full((c, r), num_g, dtype=torch.long, device=device)
-    rel_d[rows, slot] = dist[rows, cols]
-    rel_i[rows, slot] = cols
+    # Each query's true matches sorted by (distance, index), padded with (inf, num_g) and one
+    # more (inf, num_g) column as a sentinel. They arrive by index, and a stable sort on
+    # distance keeps that order within ties.
+    slot = torch.arange(rel_rows.numel(), device=device) - (n_rel.cumsum(0) - n_rel)[rel_rows]
+    rel_d = dist.new_full((c, r + 1), float("inf"))
+    rel_i = torch.full((c, r + 1), num_g, dtype=torch.long, device=device)
+    rel_d[rel_rows, slot] = dist[rel_rows, rel_cols]
+    rel_i[rel_rows, slot] = rel_cols
     rel_d, order = torch.sort(rel_d, dim=1, stable=True)
     rel_i = rel_i.gather(1, order)
 
-    # place[j] = number of true matches ranked before gallery item j
+    # place[j] = number of true matches ranked before gallery item j (<= r thanks to the sentinel)
     place = torch.searchsorted(rel_d, dist)  # true matches strictly closer than item j
-    at = rel_d.gather(1, place.clamp(max=r - 1))
-    tied = other & (place < r) & (at == dist)  # item j ties a true match in distance
-    tie_rows = tied.any(dim=1).nonzero().squeeze(1)
+    tied = rel_d.gather(1, place) == dist  # item j ties a true match (or the padding) in distance
+    tied[rows, cols] = False  # only other-pid items need the exact place
+    tie_rows, tie_cols = tied.nonzero(as_tuple=True)
     if tie_rows.numel():
         # Among equal distances the lower gallery index ranks first. Key each true match by
-        # (distance group, index), strictly increasing along the row, and search item j's key.
-        sub_d, sub_place = rel_d[tie_rows], place[tie_rows]
-        group = torch.zeros((tie_rows.numel(), r), dtype=torch.long, device=device)
-        group[:, 1:] = (sub_d[:, 1:] != sub_d[:, :-1]).cumsum(dim=1)
-        key = group * (num_g + 1) + rel_i[tie_rows]
-        probe = group.gather(1, sub_place.clamp(max=r - 1)) * (num_g + 1)
-        probe = probe + torch.arange(num_g, device=device)
-        refined = torch.searchsorted(key, probe)
-        place[tie_rows] = torch.where(tied[tie_rows], refined, sub_place)
+        # (distance group, index), strictly increasing along the row, and search each tied
+        # item's (group, index) key in its row; in batches, to bound the `(n, r + 1)` keys.
+        group = torch.zeros_like(rel_i)
+        group[:, 1:] = (rel_d[:, 1:] != rel_d[:, :-1]).cumsum(dim=1)
+        key = group * (num_g + 1) + rel_i
+        batch = max(1, _CHUNK_ELEMENTS // (r + 1))
+        for lo in range(0, tie_rows.numel(), batch):
+            t_rows, t_cols = tie_rows[lo : lo + batch], tie_cols[lo : lo + batch]
+            probe = group[t_rows, place[t_rows, t_cols]] * (num_g + 1) + t_cols
+            exact = torch.searchsorted(key[t_rows], probe.unsqueeze(1)).squeeze(1)
+            place[t_rows, t_cols] = exact
 
-    # ahead[:, k] = valid non-matches ranked before the k-th true match (0-based k)
-    hist = torch.zeros((c, r + 1), dtype=torch.int32, device=device)
-    hist.scatter_add_(1, place, other.to(torch.int32))
+    # ahead[:, k] = valid non-matches ranked before the k-th true match (0-based k): a histogram
+    # of every item's place, minus the same-pid items (true matches and removed ones)
+    hist = torch.zeros((c, r + 1), dtype=torch.long, device=device)
+    hist.scatter_add_(1, place, torch.ones((), dtype=torch.long, device=device).expand_as(place))
+    minus_one = torch.full_like(rows, -1)
+    hist.index_put_((rows, place[rows, cols]), minus_one, accumulate=True)
     ahead = hist.cumsum(dim=1)[:, :r]
     k = torch.arange(r, device=device)
     rank = ahead + k  # 0-based rank of the k-th true match among the valid items
@@ -203,19 +236,24 @@ def evaluate_detailed(
         raise ValueError(f"chunk_size must be >= 1 or None, got {chunk_size}")
     max_rank = min(max_rank, num_g)
     rows_per_chunk = chunk_size or max(1, _CHUNK_ELEMENTS // max(num_g, 1))
+    g_order = torch.argsort(g_pids, stable=True)
+    g_sorted = g_pids[g_order]
     firsts, aps, tops, top_hits = [], [], [], []
     for start in range(0, num_q, rows_per_chunk):
         stop = min(start + rows_per_chunk, num_q)
         chunk = dist[start:stop].contiguous()
         if torch.isnan(chunk).any():
             raise ValueError(f"distmat has NaN distances (in query rows {start}..{stop - 1})")
-        same_pid = q_pids[start:stop, None] == g_pids[None, :]
-        same_cam = q_camids[start:stop, None] == g_camids[None, :]
-        first, ap = _rank_true_matches(chunk, same_pid, same_cam)
+        qp, qc = q_pids[start:stop], q_camids[start:stop]
+        rows, cols, removed = _same_pid_pairs(qp, qc, g_order, g_sorted, g_camids)
+        first, ap = _rank_true_matches(chunk, rows, cols, removed)
         firsts.append(first)
         aps.append(ap)
         if top_k > 0:
-            indices, hits = top_valid_items(chunk, same_pid, same_cam, k=top_k)
+            removed_mask = torch.zeros(chunk.shape, dtype=torch.bool, device=dist.device)
+            removed_mask[rows[removed], cols[removed]] = True
+            indices = top_valid_items(chunk, removed_mask, k=top_k)
+            hits = (g_pids[indices.clamp(min=0)] == qp.unsqueeze(1)) & (indices >= 0)
             tops.append(indices)
             top_hits.append(hits)
 

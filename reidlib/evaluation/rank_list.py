@@ -6,37 +6,32 @@ import torch
 from torch import Tensor
 
 
-def top_valid_items(
-    dist: Tensor, same_pid: Tensor, same_cam: Tensor, *, k: int
-) -> tuple[Tensor, Tensor]:
-    """Each query's `k` nearest gallery items once same-pid same-camera items are removed.
+def top_valid_items(dist: Tensor, removed: Tensor, *, k: int) -> Tensor:
+    """Each query's `k` nearest gallery items once the protocol's removed items are dropped.
 
     The order is that of a stable sort on (distance, gallery index), found without sorting the
-    whole gallery: the k-th smallest valid distance v is found with `topk`, every valid item
-    closer than v is kept, then the items at exactly v in gallery-index order until `k` are
-    kept, and only those `k` are sorted.
+    whole gallery: the k-th smallest remaining distance v is found with `topk`, every remaining
+    item closer than v is kept, then the items at exactly v in gallery-index order until `k`
+    are kept, and only those `k` are sorted.
 
     Args:
         dist: distances of a chunk of queries to the gallery, `(c, num_g)`, no NaN.
-        same_pid: gallery item has the query's pid, `(c, num_g)` bool.
-        same_cam: gallery item has the query's camid, `(c, num_g)` bool.
+        removed: gallery items dropped for each query (same pid and same camid),
+            `(c, num_g)` bool.
         k: list length.
 
     Returns:
-        `(indices, matches)`, each `(c, k)`: gallery indices in ranked order (−1 past the end
-        of a short list) and whether each is a true match (same pid).
+        Gallery indices in ranked order, `(c, k)`; −1 past the end of a short list.
     """
     c, num_g = dist.shape
     kk = min(k, num_g)
     indices = torch.full((c, k), -1, dtype=torch.long, device=dist.device)
-    matches = torch.zeros((c, k), dtype=torch.bool, device=dist.device)
     if kk == 0:
-        return indices, matches
-    valid = ~(same_pid & same_cam)
-    masked = dist.masked_fill(~valid, float("inf"))
+        return indices
+    masked = dist.masked_fill(removed, float("inf"))
     kth = torch.topk(masked, kk, dim=1, largest=False).values[:, -1:]  # `(c, 1)`
-    closer = valid & (dist < kth)  # fewer than kk items, all of them in the list
-    at_kth = valid & (dist == kth)  # ties at the boundary: the lowest gallery indices first
+    closer = masked < kth  # fewer than kk items, all of them in the list
+    at_kth = (masked == kth) & ~removed  # ties at the boundary: the lowest gallery indices first
     room = kk - closer.sum(dim=1, keepdim=True)
     keep = closer | (at_kth & (at_kth.cumsum(dim=1) <= room))
     rows, cols = keep.nonzero(as_tuple=True)  # row-major: gallery index ascending per row
@@ -47,7 +42,5 @@ def top_valid_items(
     top_d[rows, slot] = dist[rows, cols]
     top_i[rows, slot] = cols
     top_d, order = torch.sort(top_d, dim=1, stable=True)  # ties stay in gallery-index order
-    top_i = top_i.gather(1, order)
-    indices[:, :kk] = top_i
-    matches[:, :kk] = same_pid.gather(1, top_i.clamp(min=0)) & (top_i >= 0)
-    return indices, matches
+    indices[:, :kk] = top_i.gather(1, order)
+    return indices
