@@ -39,7 +39,7 @@ def build_dataset(name: str, root: Path, **kwargs: Any) -> VideoReIDDataset:
 def load_synthetic(
     root: Path,
     *,
-    layout: str = "mars",
+    layout: str | None = None,
     split_id: int = 0,
     progress: bool = True,
     **params: Any,
@@ -47,13 +47,14 @@ def load_synthetic(
     """The synthetic dataset at `root`, generated first if `root` is missing or empty.
 
     An existing synthetic dataset is read with the loader of the layout its manifest records;
-    otherwise `ensure_synthetic(root, layout=layout, **params)` makes it (and refuses a `root`
-    holding anything else).
+    with a `layout` or `params`, `ensure_synthetic` first checks that they match it (and makes
+    the dataset if `root` is missing or empty; `layout` then defaults to "mars").
     """
-    manifest = read_manifest(Path(root))
-    if manifest is None or params or layout != manifest["layout"]:
-        ensure_synthetic(Path(root), layout=layout, progress=progress, **params)
-        manifest = read_manifest(Path(root))
+    root = Path(root)
+    manifest = read_manifest(root)
+    if manifest is None or layout is not None or params:
+        wanted = layout or (manifest["layout"] if manifest else "mars")
+        ensure_synthetic(root, layout=wanted, progress=progress, **params)
+        manifest = read_manifest(root)
     loader = DATASETS[manifest["layout"]]
-    kwargs = {} if manifest["layout"] == "mars" else {"split_id": split_id}
-    return loader(Path(root), **kwargs)
+    return loader(root) if manifest["layout"] == "mars" else loader(root, split_id=split_id)

@@ -63,18 +63,20 @@ class Mars(VideoReIDDataset):
         is_query[query_idx] = True
 
         train = _tracklets(root, "bbox_train", train_names, track_train, info, "train")
+        test_codes = _name_codes(test_names, info / "test_name.txt")
         test_rows = np.arange(len(track_test))
-        query = _tracklets(
-            root, "bbox_test", test_names, track_test[query_idx], info, "test", rows=query_idx
-        )
-        gallery = _tracklets(
-            root,
-            "bbox_test",
-            test_names,
-            track_test[~is_query],
-            info,
-            "test",
-            rows=test_rows[~is_query],
+        query, gallery = (
+            _tracklets(
+                root,
+                "bbox_test",
+                test_names,
+                track_test[rows],
+                info,
+                "test",
+                rows=rows,
+                codes=test_codes,
+            )
+            for rows in (query_idx, test_rows[~is_query])
         )
         check_not_empty(train, split="train", source=info / "tracks_train_info.mat")
         check_not_empty(query, split="query", source=query_path)
@@ -105,13 +107,14 @@ def _read_tracks(path: Path, key: str) -> np.ndarray:
     return tracks
 
 
-def _name_pids(names: list[str], path: Path) -> np.ndarray:
-    """The pid encoded in each name's first four characters (`00-1` is junk)."""
+def _name_codes(names: list[str], path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """The pid (`name[0:4]`, `00-1` is junk) and camera (`name[5]`) encoded in each name."""
     try:
-        return np.array([JUNK_PID if n[:4] == "00-1" else int(n[:4]) for n in names], np.int64)
+        pids = np.array([JUNK_PID if n[:4] == "00-1" else int(n[:4]) for n in names], np.int64)
     except ValueError:
         bad = next(n for n in names if n[:4] != "00-1" and not n[:4].isdigit())
         raise DatasetError(f"{path}: {bad!r} does not start with a 4-digit pid") from None
+    return pids, np.array([int(n[5]) for n in names], np.int64)
 
 
 def _tracklets(
@@ -123,13 +126,13 @@ def _tracklets(
     split: str,
     *,
     rows: np.ndarray | None = None,
+    codes: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> list[Tracklet]:
     """Tracklets of the given track rows; junk rows are dropped."""
     name_path = info / f"{split}_name.txt"
     mat_path = info / f"tracks_{split}_info.mat"
     rows = np.arange(len(tracks)) if rows is None else rows
-    name_pids = _name_pids(names, name_path)
-    name_cams = np.array([int(n[5]) for n in names], np.int64)
+    name_pids, name_cams = _name_codes(names, name_path) if codes is None else codes
     seen_dirs: set[str] = set()
     tracklets = []
     for row, (start, end, pid, cam) in zip(rows.tolist(), tracks.tolist()):
@@ -149,7 +152,7 @@ def _tracklets(
             bad = next(
                 n
                 for n in names[start - 1 : end]
-                if _name_pids([n], name_path)[0] != pid or int(n[5]) != cam
+                if _name_codes([n], name_path)[0][0] != pid or int(n[5]) != cam
             )
             raise DatasetError(
                 f"{where}: frame {bad!r} of {name_path} disagrees with the row's "

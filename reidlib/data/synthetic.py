@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -135,7 +135,8 @@ def make_synthetic(
             "written to a new or empty folder"
         )
     root.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{root.name}.partial-", dir=root.parent))
+    staging = root.parent / f".{root.name}.partial-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    staging.mkdir()  # unique name; permissions follow the umask, as for any new folder
     try:
         _generate(staging, layout=layout, params=params, progress=progress)
         os.rename(staging, root)  # atomic; also replaces an empty folder

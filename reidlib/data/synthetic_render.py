@@ -224,11 +224,10 @@ def _camera_response(scene: Array, camera: Camera, rng: np.random.Generator) -> 
     image += np.float32(camera.black)
     if camera.blur:
         image = (image + np.roll(image, 1, axis=2) + np.roll(image, 1, axis=1)) / 3
-    # sensor noise: triangular (sum of two uniforms), cheaper than Gaussian, same std
-    noise = rng.random(image.shape, dtype=np.float32)
-    noise += rng.random(image.shape, dtype=np.float32)
-    noise -= 1
-    image += np.float32(camera.noise * np.sqrt(6)) * noise
+    # sensor noise: frames of the camera's noise bank at random shifts
+    bank = rng.integers(0, len(camera.noise), n)
+    shift = int(rng.integers(0, image.shape[2]))
+    image += np.roll(camera.noise[bank], shift, axis=2)
     image *= 255
     image += 0.5
     return np.clip(image, 0, 255, out=image).astype(np.uint8)

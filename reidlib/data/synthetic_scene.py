@@ -54,6 +54,7 @@ HAIR = np.array(
 PATTERNS = ("solid", "hstripes", "vstripes", "jacket", "two_tone", "logo")
 LOWER_KINDS = ("trousers", "shorts", "skirt")
 BAGS = ("none", "backpack", "shoulder")
+NOISE_BANK = 8  # noise frames per camera; tracklets reuse them at random shifts
 PANORAMA = 6  # a camera's scene is this many boxes wide; tracklets see different parts
 
 
@@ -91,7 +92,7 @@ class Camera:
     cast: np.ndarray  # per-channel multiplier
     gamma: float
     black: float  # black level added after the cast
-    noise: float  # std of per-pixel noise
+    noise: np.ndarray  # `(NOISE_BANK, H, W, 3)` sensor noise frames, drawn once per camera
     blur: bool
     person_scale: float  # person height / box height
     light: float  # side-lighting slope across the body
@@ -146,7 +147,7 @@ def sample_camera(rng: np.random.Generator, *, image_size: tuple[int, int]) -> C
         cast=cast / cast.mean(),
         gamma=float(rng.uniform(0.9, 1.12)),
         black=float(rng.uniform(0.0, 0.06)),
-        noise=float(rng.uniform(0.01, 0.035)),
+        noise=_noise_bank(rng, image_size=image_size, std=float(rng.uniform(0.01, 0.035))),
         blur=bool(rng.random() < 0.4),
         person_scale=float(rng.uniform(0.8, 0.94)),
         light=float(rng.uniform(-1.2, 1.2)),
@@ -191,3 +192,10 @@ def _muted(rng: np.random.Generator, low: float, high: float) -> np.ndarray:
     """A scene colour: random, then pulled most of the way towards its grey."""
     colour = rng.uniform(low, high, 3).astype(np.float32)
     return 0.3 * colour + 0.7 * colour.mean()
+
+
+def _noise_bank(rng: np.random.Generator, *, image_size: tuple[int, int], std: float) -> np.ndarray:
+    """Zero-mean sensor noise frames of standard deviation `std`."""
+    return (std * rng.standard_normal((NOISE_BANK, *image_size, 3), dtype=np.float32)).astype(
+        np.float32
+    )
