@@ -1,9 +1,160 @@
-"""Command line: `python -m reidlib <command>` or the `reidlib` console script."""
+"""Command line: `python -m reidlib <command>` or the `reidlib` console script.
+
+Commands: `make-synthetic`, `train` (also under `torchrun --nproc_per_node=N -m reidlib train`),
+`evaluate`, `embed`, `demo`. Errors in the user's input end with a one-line message and exit
+status 1 (2 for malformed arguments).
+"""
 
 from __future__ import annotations
 
 import argparse
+import ast
+import json
+import sys
 from collections.abc import Sequence
+from pathlib import Path
+
+PROG = "reidlib"
+
+
+def _parse_set(items: Sequence[str]) -> dict[str, dict[str, object]]:
+    """`["train.epochs=2", "data.root=data/x"]` -> `{"train": {"epochs": 2}, ...}`."""
+    overrides: dict[str, dict[str, object]] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        section, dot, name = key.partition(".")
+        if not sep or not dot:
+            raise ValueError(f"--set {item!r}: expected SECTION.NAME=VALUE, e.g. train.epochs=2")
+        try:
+            value: object = ast.literal_eval(raw)
+        except (ValueError, SyntaxError):
+            value = raw  # plain strings need no quotes
+        overrides.setdefault(section, {})[name] = value
+    return overrides
+
+
+def _config(args: argparse.Namespace):
+    from reidlib.config import RunConfig, load_profile
+
+    if args.config:
+        cfg = RunConfig.from_dict(json.loads(Path(args.config).read_text()))
+    else:
+        cfg = load_profile(args.profile, dataset=args.dataset, preset=args.preset)
+    overrides = _parse_set(args.set or [])
+    for section, key, value in (
+        ("data", "root", args.root),
+        ("train", "epochs", args.epochs),
+        ("model", "pretrained_path", args.weights),
+        ("train", "init_checkpoint", args.init_checkpoint),
+    ):
+        if value is not None:
+            overrides.setdefault(section, {})[key] = (
+                str(value) if isinstance(value, Path) else value
+            )
+    if args.root is not None:
+        overrides["data"].setdefault("synthetic", False)  # a user's root is never written to
+    try:
+        return cfg.with_overrides(**overrides)
+    except TypeError as err:
+        raise ValueError(f"bad --set: {err}") from err
+
+
+def _train(args: argparse.Namespace) -> int:
+    from reidlib.seeding import resolve_device
+    from reidlib.training.runner import run_dir, train
+
+    cfg = _config(args)
+    out = args.out or run_dir(cfg)
+    trainer = train(cfg, out_dir=out, device=resolve_device(args.device), resume=not args.no_resume)
+    if trainer.transfer is not None:
+        print(trainer.transfer)
+    if trainer.dist.is_main:
+        last = trainer.history[-1]
+        shown = {k: round(v, 2) for k, v in last.items() if k.startswith(("rank", "mAP"))}
+        print(f"{cfg.name}: {trainer.epoch} epochs in {out}; last evaluation {shown}")
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from reidlib.data.transforms import build_test_transform
+    from reidlib.evaluation.protocol import evaluate_tracklets
+    from reidlib.seeding import resolve_device
+    from reidlib.training.runner import load_dataset, load_trained
+
+    net, cfg = load_trained(args.checkpoint, device=resolve_device(args.device))
+    data = cfg.data
+    if args.root is not None:
+        data = type(data)(**{**data.__dict__, "root": str(args.root), "synthetic": False})
+    if args.dataset is not None:
+        data = type(data)(**{**data.__dict__, "dataset": args.dataset})
+    dataset = load_dataset(data)
+    ev = evaluate_tracklets(
+        net,
+        dataset.query,
+        dataset.gallery,
+        transform=build_test_transform(size=(data.height, data.width)),
+        clip_len=data.clip_len,
+        max_clips=None if args.all_clips else data.test_max_clips,
+        num_workers=data.num_workers,
+    )
+    report = {"checkpoint": str(args.checkpoint), "dataset": data.dataset, "root": data.root}
+    report |= ev.metrics
+    res = ev.result
+    report["per_query"] = [
+        {
+            "query_first_frame": str(dataset.query[i].frames[0]),
+            "pid": dataset.query[i].pid,
+            "camid": dataset.query[i].camid,
+            "first_match_rank": int(res.first_match_rank[i]),
+            "average_precision": float(res.average_precision[i]) if res.valid[i] else None,
+            "top_gallery": [int(g) for g in res.top_indices[i]],
+        }
+        for i in range(len(dataset.query))
+    ]
+    text = json.dumps(report, indent=2)
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(text)
+    print(json.dumps({k: v for k, v in report.items() if k != "per_query"}, indent=2))
+    return 0
+
+
+def _embed(args: argparse.Namespace) -> int:
+    import torch
+
+    from reidlib.data.io import list_frames
+    from reidlib.data.transforms import build_test_transform
+    from reidlib.evaluation.features import extract_features
+    from reidlib.seeding import resolve_device
+    from reidlib.training.runner import load_trained
+    from reidlib.types import Tracklet
+
+    net, cfg = load_trained(args.checkpoint, device=resolve_device(args.device))
+    tracklets = [Tracklet(tuple(list_frames(Path(folder))), -1, -1) for folder in args.tracklets]
+    features = extract_features(
+        net,
+        tracklets,
+        transform=build_test_transform(size=(cfg.data.height, cfg.data.width)),
+        clip_len=cfg.data.clip_len,
+        max_clips=cfg.data.test_max_clips,
+    )
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    torch.save(
+        {"tracklets": [str(f) for f in args.tracklets], "features": features.cpu()}, args.out
+    )
+    print(f"{len(tracklets)} tracklet embeddings {tuple(features.shape)} -> {args.out}")
+    return 0
+
+
+def _make_synthetic(args: argparse.Namespace) -> int:
+    from reidlib.data import make_synthetic
+
+    kwargs = {"layout": args.layout, "seed": args.seed}
+    if args.num_ids is not None:
+        kwargs["num_ids"] = args.num_ids
+    root = make_synthetic(Path(args.root), **kwargs)
+    print(f"synthetic {args.layout} dataset written to {root}")
+    return 0
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -35,22 +186,69 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_run_options(p: argparse.ArgumentParser) -> None:
+    from reidlib.config import DATASETS, PRESETS, PROFILES
+
+    p.add_argument("--profile", default="quick", choices=PROFILES)
+    p.add_argument("--dataset", default="mars", choices=DATASETS)
+    p.add_argument("--preset", choices=sorted(PRESETS), help="a row of Table I, III, IV or V")
+    p.add_argument("--config", type=Path, help="a config.json written by an earlier run")
+    p.add_argument("--root", type=Path, help="dataset root in its native layout")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--weights", type=Path, help="local ImageNet weights for the backbone")
+    p.add_argument("--init-checkpoint", type=Path, help="transfer learning: a reidlib checkpoint")
+    p.add_argument("--set", action="append", metavar="SECTION.NAME=VALUE", help="any setting")
+    p.add_argument("--out", type=Path, help="run folder (default runs/<name>-<digest>)")
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
+    p.add_argument("--no-resume", action="store_true", help="start afresh even if out has a run")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="reidlib", description=__doc__)
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
-    demo = sub.add_parser("demo", help="build the network and summarise it on a synthetic clip")
-    demo.add_argument(
-        "--backbone", default="resnet50_ibn_a", choices=["resnet50", "resnet50_ibn_a"]
-    )
-    demo.add_argument("--num-classes", type=int, default=625)
-    demo.add_argument("--input-size", type=int, nargs=2, default=(224, 112), metavar=("H", "W"))
-    demo.add_argument("--batch", type=int, default=2)
-    demo.add_argument("--clip-len", type=int, default=4)
-    demo.set_defaults(func=_demo)
+    p = sub.add_parser("make-synthetic", help="write a synthetic dataset in a native layout")
+    p.add_argument("--layout", default="mars", choices=["mars", "prid2011", "ilidsvid"])
+    p.add_argument("--root", type=Path, required=True)
+    p.add_argument("--num-ids", type=int)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=_make_synthetic)
+
+    p = sub.add_parser("train", help="train a profile / preset (resumes when out has a run)")
+    _add_run_options(p)
+    p.set_defaults(func=_train)
+
+    p = sub.add_parser("evaluate", help="checkpoint + dataset -> metrics JSON with per-query ranks")
+    p.add_argument("checkpoint", type=Path)
+    p.add_argument("--dataset", choices=["mars", "prid2011", "ilidsvid"])
+    p.add_argument("--root", type=Path, help="dataset root (default: the one trained on)")
+    p.add_argument("--all-clips", action="store_true", help="no 41-clip cap at test time")
+    p.add_argument("--out", type=Path, help="metrics JSON")
+    p.add_argument("--device", default="auto")
+    p.set_defaults(func=_evaluate)
+
+    p = sub.add_parser("embed", help="tracklet folders -> features file")
+    p.add_argument("checkpoint", type=Path)
+    p.add_argument("tracklets", nargs="+", type=Path, help="folders of frames, one per tracklet")
+    p.add_argument("--out", type=Path, required=True, help="output .pt (tracklets, features)")
+    p.add_argument("--device", default="auto")
+    p.set_defaults(func=_embed)
+
+    p = sub.add_parser("demo", help="build the network and summarise it on a synthetic clip")
+    p.add_argument("--backbone", default="resnet50_ibn_a", choices=["resnet50", "resnet50_ibn_a"])
+    p.add_argument("--num-classes", type=int, default=625)
+    p.add_argument("--input-size", type=int, nargs=2, default=(224, 112), metavar=("H", "W"))
+    p.add_argument("--batch", type=int, default=2)
+    p.add_argument("--clip-len", type=int, default=4)
+    p.set_defaults(func=_demo)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except (FileNotFoundError, ValueError, KeyError, RuntimeError) as err:
+        message = err.args[0] if isinstance(err, KeyError) and err.args else err
+        print(f"{PROG} {args.command}: error: {message}", file=sys.stderr)
+        return 1

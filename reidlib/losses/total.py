@@ -78,7 +78,13 @@ class ReIDLoss(nn.Module):
         self.eatt_form = eatt_form
 
     def forward(
-        self, output: ReIDOutput, pids: Tensor, erased: Tensor
+        self,
+        output: ReIDOutput,
+        pids: Tensor,
+        erased: Tensor,
+        *,
+        rll_features: Tensor | None = None,
+        rll_pids: Tensor | None = None,
     ) -> tuple[Tensor, dict[str, Tensor]]:
         """Eq. (13) for a batch.
 
@@ -86,6 +92,11 @@ class ReIDLoss(nn.Module):
             output: the network's output for `B` clips of `T` frames.
             pids: training pids in `0..N-1`, `(B,)`.
             erased: 1 for each frame random erasing hit, else 0, `(B, T)`.
+            rll_features: the embeddings the ranked list loss ranks, when they are not this
+                batch's `output.bn_feature` alone: under DDP, the whole global batch gathered
+                from every process (with their gradients), so that RLL compares the same lists
+                as a single process would.
+            rll_pids: their pids (required with `rll_features`).
 
         Returns:
             `(total, terms)`: the loss to back-propagate, and every term by name: `"id"`,
@@ -93,7 +104,11 @@ class ReIDLoss(nn.Module):
             are still attached to the graph: detach them (or take `.item()`) before storing.
         """
         id_term = self.id_loss(output.logits, pids)  # Eq. (3)
-        rll_term = self.rll(output.bn_feature, pids)  # Eq. (10)
+        if (rll_features is None) != (rll_pids is None):
+            raise ValueError("rll_features and rll_pids go together")
+        if rll_features is None:
+            rll_features, rll_pids = output.bn_feature, pids
+        rll_term = self.rll(rll_features, rll_pids)  # Eq. (10)
         center_term = self.center(output.bn_feature, pids)  # Eq. (11)
         eatt_term = erasing_attention_loss(
             output.attention_scores, erased, form=self.eatt_form

@@ -1,0 +1,77 @@
+"""From a configuration to a trained run: dataset, trainer, cached results."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+from reidlib.config import DataConfig, RunConfig
+from reidlib.data import build_dataset, ensure_synthetic
+from reidlib.network import build_network
+from reidlib.results import resolve
+from reidlib.training.checkpoint import load_checkpoint
+from reidlib.training.trainer import Trainer
+
+RUNS_ROOT = Path("runs")  # relative paths are taken from the repository root (`resolve`)
+
+
+def load_dataset(data: DataConfig, *, progress: bool = True):
+    """Loads `data.dataset` from `data.root`, generating the synthetic default first if asked.
+
+    A relative `data.root` is taken from the repository root, so notebooks find `data/` from
+    whichever folder they run in."""
+    root = resolve(data.root)
+    if data.synthetic:
+        ensure_synthetic(root, layout=data.dataset, progress=progress)
+    kwargs = {} if data.dataset == "mars" else {"split_id": data.split_id}
+    return build_dataset(data.dataset, root, **kwargs)
+
+
+def run_dir(cfg: RunConfig, root: Path | str = RUNS_ROOT) -> Path:
+    """`runs/<name>-<digest>`: runs with the same settings share a folder (and a cache)."""
+    return resolve(root) / f"{cfg.name}-{cfg.digest()}"
+
+
+def train(
+    cfg: RunConfig,
+    *,
+    out_dir: Path | str | None = None,
+    device: torch.device | str = "cpu",
+    progress: bool = True,
+    resume: bool = True,
+    dataset=None,
+) -> Trainer:
+    """Trains `cfg` into `out_dir` (default `run_dir(cfg)`) and returns the finished trainer.
+
+    A run whose folder already holds a finished checkpoint of the same settings is not
+    retrained: `fit` resumes at the last epoch and returns at once (the notebooks' cache).
+    """
+    dataset = dataset if dataset is not None else load_dataset(cfg.data, progress=progress)
+    trainer = Trainer(
+        cfg,
+        dataset,
+        out_dir=out_dir if out_dir is not None else run_dir(cfg),
+        device=device,
+        progress=progress,
+    )
+    trainer.fit(resume=resume)
+    return trainer
+
+
+def load_trained(path: Path | str, *, device: torch.device | str = "cpu"):
+    """The network of a reidlib checkpoint, in eval mode, and the configuration it was trained
+    with. Returns `(net, cfg)`."""
+    state = load_checkpoint(path)
+    cfg = RunConfig.from_dict(json.loads(state["config"]))
+    net = build_network(
+        backbone=cfg.model.backbone,
+        num_classes=int(state["num_classes"]),
+        input_size=(cfg.data.height, cfg.data.width),
+        temporal=cfg.model.temporal,
+        last_stride=cfg.model.last_stride,
+        eq1_form=cfg.model.eq1_form,
+    )
+    net.load_state_dict(state["model"])
+    return net.to(device).eval(), cfg

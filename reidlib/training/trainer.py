@@ -1,0 +1,337 @@
+"""A plain PyTorch trainer for the paper's recipe (§III-B, §III-C, §IV-B).
+
+Adam (lr 3.5e-4, weight decay 5e-4) with the Eq. (2) schedule, the Eq. (13) loss with the
+center loss's own SGD, per-frame random erasing feeding Eq. (12), dense-clip evaluation every
+`eval_every` epochs, an epoch log and resumable checkpoints. Every epoch's randomness (identity
+batches, frame choice, augmentation) is a function of (seed, epoch) alone, so a run resumed from
+its last checkpoint replays the remaining epochs exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import time
+from collections import defaultdict
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch import Tensor, nn
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader
+from tqdm.auto import tqdm
+
+from reidlib.config import RunConfig
+from reidlib.data import RandomIdentitySampler, VideoDataset
+from reidlib.data.transforms import build_test_transform, build_train_transform
+from reidlib.evaluation.protocol import evaluate_tracklets
+from reidlib.losses import ReIDLoss, make_center_optimizer, step_centers
+from reidlib.network import build_network
+from reidlib.network.backbone import OUT_CHANNELS
+from reidlib.seeding import epoch_seed, seed_everything
+from reidlib.training.checkpoint import load_checkpoint, load_transfer, save_checkpoint
+from reidlib.training.distributed import (
+    DistInfo,
+    DistributedBatchSampler,
+    average_across_ranks,
+    gather,
+    gather_with_grad,
+    init_distributed,
+)
+from reidlib.training.schedule import build_scheduler
+from reidlib.types import ReIDOutput
+
+LAST, BEST = "last.pt", "best.pt"
+
+
+class Trainer:
+    """Trains and evaluates one configuration.
+
+    Args:
+        cfg: the run configuration (`reidlib.config.load_profile(...)`).
+        dataset: a loaded dataset (`.train`, `.query`, `.gallery`, `.num_train_pids`).
+        out_dir: where checkpoints (`last.pt`, `best.pt`), `history.jsonl` and `config.json`
+            go; None keeps everything in memory.
+        device: `torch.device` or name; under torchrun each process takes its LOCAL_RANK GPU.
+        progress: tqdm progress bars.
+    """
+
+    def __init__(
+        self,
+        cfg: RunConfig,
+        dataset: Any,
+        *,
+        out_dir: Path | str | None = None,
+        device: torch.device | str = "cpu",
+        progress: bool = True,
+    ) -> None:
+        self.cfg = cfg
+        self.dist = DistInfo.from_env()
+        self.device = torch.device(device)
+        if self.dist.enabled and self.device.type == "cuda":
+            self.device = torch.device("cuda", self.dist.local_rank)
+            torch.cuda.set_device(self.device)
+        init_distributed(self.dist, self.device)
+        self.dataset = dataset
+        self.out_dir = Path(out_dir) if out_dir is not None else None
+        self.progress = progress and self.dist.is_main
+        data, train = cfg.data, cfg.train
+        self.size = (data.height, data.width)
+
+        seed_everything(train.seed)  # initial weights and centers depend on the seed only
+        self.net = build_network(
+            backbone=cfg.model.backbone,
+            num_classes=dataset.num_train_pids,
+            input_size=self.size,
+            temporal=cfg.model.temporal,
+            pretrained_path=cfg.model.pretrained_path or None,
+            last_stride=cfg.model.last_stride,
+            eq1_form=cfg.model.eq1_form,
+        )
+        self.transfer = (
+            load_transfer(self.net, train.init_checkpoint) if train.init_checkpoint else None
+        )
+        loss_kwargs = asdict(cfg.loss)
+        center_lr = loss_kwargs.pop("center_lr")
+        self.criterion = ReIDLoss(dataset.num_train_pids, OUT_CHANNELS, **loss_kwargs)
+
+        self.net.to(self.device)
+        self.criterion.to(self.device)
+        if train.channels_last:
+            self.net.use_channels_last()
+        self.model: nn.Module = self.net
+        if self.dist.enabled:
+            if self.device.type == "cuda":  # SyncBatchNorm supports CUDA only
+                self.net = nn.SyncBatchNorm.convert_sync_batchnorm(self.net)
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.model = DistributedDataParallel(self.net, device_ids=ids)
+
+        params = [p for p in self.net.parameters() if p.requires_grad]
+        self.optimizer = torch.optim.Adam(params, lr=train.lr, weight_decay=train.weight_decay)
+        self.center_optimizer = make_center_optimizer(self.criterion.center, lr=center_lr)
+        self.scheduler = build_scheduler(
+            self.optimizer,
+            form=train.lr_form,
+            base_lr=train.lr,
+            milestones=train.milestones,
+            gamma=train.gamma,
+            warmup_epochs=train.warmup_epochs,
+            warmup_factor=train.warmup_factor,
+        )
+        self.sampler = RandomIdentitySampler(
+            [t.pid for t in dataset.train],
+            num_ids_per_batch=data.num_ids_per_batch,
+            num_instances=data.num_instances,
+            seed=train.seed,
+        )
+        self.batch_sampler = (
+            DistributedBatchSampler(
+                self.sampler, rank=self.dist.rank, world_size=self.dist.world_size
+            )
+            if self.dist.enabled
+            else self.sampler
+        )
+        self.train_set = VideoDataset(
+            dataset.train,
+            clip_len=data.clip_len,
+            sampling=data.sampling,
+            transform=build_train_transform(size=self.size, erasing=data.random_erasing),
+        )
+        self.epoch = 0  # epochs completed
+        self.history: list[dict[str, Any]] = []
+        self.best_rank1 = -math.inf
+
+    # ------------------------------------------------------------------ one step, one epoch
+
+    def compute_loss(
+        self, out: ReIDOutput, pids: Tensor, erased: Tensor
+    ) -> tuple[Tensor, dict[str, Tensor]]:
+        """Eq. (13). Under DDP the ranked list loss compares the whole global batch."""
+        if not self.dist.enabled:
+            return self.criterion(out, pids, erased)
+        return self.criterion(
+            out,
+            pids,
+            erased,
+            rll_features=gather_with_grad(out.bn_feature),
+            rll_pids=gather(pids),
+        )
+
+    def train_step(self, clips: Tensor, pids: Tensor, erased: Tensor) -> dict[str, float]:
+        """One optimisation step on a batch; returns every loss term as a float."""
+        clips = clips.to(self.device, non_blocking=True)
+        pids = pids.to(self.device, non_blocking=True)
+        erased = erased.to(self.device, non_blocking=True)
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.cfg.train.bf16):
+            out = self.model(clips)
+        out = ReIDOutput(*(t.float() for t in out))  # the losses run in float32
+        total, terms = self.compute_loss(out, pids, erased)
+        self.optimizer.zero_grad(set_to_none=True)
+        self.center_optimizer.zero_grad(set_to_none=True)
+        total.backward()
+        if self.dist.enabled:  # the centers live outside DDP: average their gradients by hand
+            for p in self.criterion.center.parameters():
+                dist.all_reduce(p.grad)
+                p.grad /= self.dist.world_size
+        self.optimizer.step()
+        step_centers(
+            self.center_optimizer, self.criterion.center, weight=self.cfg.loss.center_weight
+        )
+        return {k: float(v.detach()) for k, v in terms.items()}
+
+    def _seed_epoch(self, epoch: int) -> int:
+        seed = epoch_seed(self.cfg.train.seed, epoch) + self.dist.rank
+        random.seed(seed)
+        np.random.seed(seed % 2**32)  # noqa: NPY002 -- the global RNG other code draws from
+        torch.manual_seed(seed)
+        self.sampler.set_epoch(epoch)
+        return seed
+
+    def train_epoch(self, epoch: int) -> dict[str, Any]:
+        """Trains 0-based `epoch` and steps the schedule; returns the epoch's log record."""
+        self.model.train()
+        seed = self._seed_epoch(epoch)
+        loader = DataLoader(
+            self.train_set,
+            batch_sampler=self.batch_sampler,
+            num_workers=self.cfg.data.num_workers,
+            pin_memory=self.device.type == "cuda",
+            generator=torch.Generator().manual_seed(seed),  # worker seeds follow (seed, epoch)
+        )
+        lr = self.optimizer.param_groups[0]["lr"]
+        sums: dict[str, float] = defaultdict(float)
+        start, steps = time.perf_counter(), 0
+        bar = tqdm(
+            loader,
+            desc=f"epoch {epoch + 1}/{self.cfg.train.epochs}",
+            disable=not self.progress,
+            leave=False,
+        )
+        for clips, pids, _, erased in bar:
+            terms = self.train_step(clips, pids, erased)
+            for key, value in terms.items():
+                sums[key] += value
+            steps += 1
+            bar.set_postfix(loss=f"{terms['total']:.3f}", lr=f"{lr:.2e}")
+        self.scheduler.step()
+        means = average_across_ranks({k: v / steps for k, v in sums.items()}, device=self.device)
+        return {"epoch": epoch + 1, "lr": lr, **means, "train_seconds": time.perf_counter() - start}
+
+    # ------------------------------------------------------------------ evaluation
+
+    @torch.no_grad()
+    def evaluate(self, *, details: bool = False):
+        """Dense-clip evaluation on query/gallery (REFERENCE.md §4).
+
+        Returns the metrics dict (rank-k and mAP in percent, num_valid_queries), or with
+        `details=True` the full `TrackletEvaluation` (features, per-query ranks).
+        """
+        self.net.eval()
+        try:
+            with torch.autocast(
+                self.device.type, dtype=torch.bfloat16, enabled=self.cfg.train.bf16
+            ):
+                result = evaluate_tracklets(
+                    self.net,
+                    self.dataset.query,
+                    self.dataset.gallery,
+                    transform=build_test_transform(size=self.size),
+                    clip_len=self.cfg.data.clip_len,
+                    max_clips=self.cfg.data.test_max_clips,
+                    chunk=self.cfg.train.eval_chunk,
+                    num_workers=self.cfg.data.num_workers,
+                    progress=self.progress,
+                )
+        finally:
+            self.net.train()
+        return result if details else result.metrics
+
+    # ------------------------------------------------------------------ the loop
+
+    def fit(self, *, resume: bool = True) -> list[dict[str, Any]]:
+        """Trains to `cfg.train.epochs`, continuing from `out_dir/last.pt` when it exists."""
+        if resume and self.out_dir is not None and (self.out_dir / LAST).is_file():
+            self.load_state(self.out_dir / LAST)
+        total = self.cfg.train.epochs
+        if self.out_dir is not None and self.dist.is_main:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            (self.out_dir / "config.json").write_text(json.dumps(self.cfg.to_dict(), indent=2))
+        epochs = tqdm(
+            range(self.epoch, total),
+            desc=f"training {self.cfg.name}",
+            initial=self.epoch,
+            total=total,
+            disable=not self.progress,
+        )
+        for epoch in epochs:
+            record = self.train_epoch(epoch)
+            if (epoch + 1) % self.cfg.train.eval_every == 0 or epoch + 1 == total:
+                if self.dist.is_main:
+                    start = time.perf_counter()
+                    record.update(self.evaluate())
+                    record["eval_seconds"] = time.perf_counter() - start
+                    epochs.set_postfix(rank1=f"{record['rank1']:.1f}", mAP=f"{record['mAP']:.1f}")
+            self.epoch = epoch + 1
+            self.history.append(record)
+            if self.dist.is_main and self.out_dir is not None:
+                self._write_outputs(record)
+            if self.dist.enabled:
+                dist.barrier()
+        return self.history
+
+    # ------------------------------------------------------------------ state
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything a resumed run needs: plain tensors, numbers and strings only."""
+        return {
+            "epoch": self.epoch,
+            "config": json.dumps(self.cfg.to_dict()),
+            "digest": self.cfg.digest(),
+            "num_classes": self.dataset.num_train_pids,
+            "model": self.net.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "center": self.criterion.center.state_dict(),
+            "center_optimizer": self.center_optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "sampler": self.sampler.state_dict(),
+            "rng": {"torch": torch.get_rng_state()},
+            "history": json.dumps(self.history),
+            "best_rank1": self.best_rank1,
+        }
+
+    def load_state(self, path: Path | str) -> None:
+        """Restores a checkpoint written by a run with the same settings."""
+        state = load_checkpoint(path)
+        if state["digest"] != self.cfg.digest():
+            raise ValueError(
+                f"{path}: written by a run with other settings (config digest {state['digest']}, "
+                f"this run {self.cfg.digest()}); use another out_dir or resume=False"
+            )
+        self.net.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.criterion.center.load_state_dict(state["center"])
+        self.center_optimizer.load_state_dict(state["center_optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.sampler.load_state_dict(state["sampler"])
+        torch.set_rng_state(state["rng"]["torch"])
+        self.epoch = int(state["epoch"])
+        self.history = json.loads(state["history"])
+        self.best_rank1 = float(state["best_rank1"])
+
+    def _write_outputs(self, record: dict[str, Any]) -> None:
+        assert self.out_dir is not None
+        state = self.state_dict()
+        if "rank1" in record and record["rank1"] > self.best_rank1:
+            self.best_rank1 = record["rank1"]
+            state["best_rank1"] = self.best_rank1
+            save_checkpoint(state, self.out_dir / BEST)
+        save_checkpoint(state, self.out_dir / LAST)  # last: the file a resumed run starts from
+        lines = "".join(json.dumps(r) + "\n" for r in self.history)
+        tmp = self.out_dir / "history.jsonl.tmp"
+        tmp.write_text(lines)
+        tmp.replace(self.out_dir / "history.jsonl")

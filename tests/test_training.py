@@ -1,0 +1,263 @@
+"""The trainer: exact kill-and-resume, 2-process DDP, bf16/channels-last paths, transfer, CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from reidlib.config import RunConfig, load_profile
+from reidlib.data import build_test_transform, make_synthetic
+from reidlib.evaluation.features import extract_features
+from reidlib.training.checkpoint import load_checkpoint, load_transfer
+from reidlib.training.runner import load_dataset, load_trained, train
+from reidlib.training.trainer import Trainer
+
+REPO = Path(__file__).resolve().parents[1]
+TIMED = ("train_seconds", "eval_seconds")
+
+
+@pytest.fixture(scope="module")
+def tiny_root(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("synthetic") / "mars"
+    make_synthetic(
+        root, layout="mars", num_ids=8, num_cameras=2, seed=0, image_size=(32, 16), progress=False
+    )
+    return root
+
+
+@pytest.fixture(scope="module")
+def trained_run(tiny_root, tmp_path_factory) -> Path:
+    """A finished 1-epoch run shared by the tests that need a checkpoint."""
+    out = tmp_path_factory.mktemp("run")
+    train(tiny_config(tiny_root, train={"epochs": 1}), out_dir=out, progress=False)
+    return out
+
+
+def tiny_config(root: Path, **sections) -> RunConfig:
+    cfg = load_profile("quick").with_overrides(
+        data={
+            "root": str(root),
+            "synthetic": False,
+            "height": 32,
+            "width": 16,
+            "clip_len": 2,
+            "num_ids_per_batch": 2,
+            "num_instances": 2,
+            "num_workers": 0,
+        },
+        train={
+            "epochs": 3,
+            "warmup_epochs": 1,
+            "milestones": (2,),
+            "eval_every": 1,
+            "eval_chunk": 8,
+        },
+    )
+    return cfg.with_overrides(**sections) if sections else cfg
+
+
+def untimed(history: list[dict]) -> list[dict]:
+    return [{k: v for k, v in r.items() if k not in TIMED} for r in history]
+
+
+def cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "reidlib", *args]
+
+
+def env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+
+
+def test_training_is_repeatable_and_logs_every_term(tiny_root, tmp_path):
+    cfg = tiny_config(tiny_root, train={"epochs": 2})
+    a = train(cfg, out_dir=tmp_path / "a", progress=False).history
+    b = train(cfg, out_dir=tmp_path / "b", progress=False).history
+    assert untimed(a) == untimed(b)
+    assert [r["epoch"] for r in a] == [1, 2]
+    for key in ("total", "id", "rll", "center", "eatt", "lr", "rank1", "mAP", "num_valid_queries"):
+        assert key in a[-1], key
+    logged = [
+        json.loads(line) for line in (tmp_path / "a" / "history.jsonl").read_text().splitlines()
+    ]
+    assert untimed(logged) == untimed(a)
+    # reference schedule, 1 warm-up epoch, milestone 2: epoch e runs at k = e + 1, so
+    # k = 1 -> 3.5e-4 (warm-up over), k = 2 -> 3.5e-4 · 0.1 (milestone 2 reached)
+    assert [r["lr"] for r in a] == pytest.approx([3.5e-4, 3.5e-5])
+
+
+def test_killed_run_resumes_to_exactly_the_same_result(tiny_root, tmp_path):
+    cfg = tiny_config(tiny_root, train={"epochs": 3})
+    cfg_path = tmp_path / "cfg.json"
+    cfg_path.write_text(json.dumps(cfg.to_dict()))
+    run = cli("train", "--config", str(cfg_path), "--device", "cpu", "--out")
+
+    subprocess.run([*run, str(tmp_path / "whole")], env=env(), check=True, capture_output=True)
+    whole = [json.loads(x) for x in (tmp_path / "whole" / "history.jsonl").read_text().splitlines()]
+
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen(
+        [*run, str(killed)], env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    log = killed / "history.jsonl"
+    deadline = time.monotonic() + 120
+    while not (log.is_file() and log.read_text().count("\n") >= 1):  # epoch 1 is on disk
+        assert proc.poll() is None and time.monotonic() < deadline, "run ended before the kill"
+        time.sleep(0.02)
+    time.sleep(0.3)  # somewhere inside epoch 2
+    proc.send_signal(signal.SIGKILL)
+    assert proc.wait() == -signal.SIGKILL
+    done_before_kill = load_checkpoint(killed / "last.pt")["epoch"]
+    assert 1 <= done_before_kill < 3
+    assert not list(killed.glob(".*.tmp"))  # no torn checkpoint left behind as the real file
+
+    subprocess.run([*run, str(killed)], env=env(), check=True, capture_output=True)
+    resumed = [json.loads(x) for x in log.read_text().splitlines()]
+    assert untimed(resumed) == untimed(whole)  # every loss term, lr and metric, bit for bit
+
+
+def test_checkpoint_of_other_settings_is_not_resumed(tiny_root, trained_run):
+    other = tiny_config(tiny_root, train={"epochs": 1, "lr": 1e-3})
+    with pytest.raises(ValueError, match=r"last\.pt: written by a run with other settings"):
+        train(other, out_dir=trained_run, progress=False)
+
+
+def test_bf16_autocast_and_channels_last_paths_run_on_cpu(tiny_root):
+    cfg = tiny_config(tiny_root, train={"bf16": True, "channels_last": True})
+    trainer = Trainer(cfg, load_dataset(cfg.data, progress=False), progress=False)
+    assert trainer.net.backbone.conv1.weight.is_contiguous(memory_format=torch.channels_last)
+    before = trainer.net.head.classifier.weight.detach().clone()
+    record = trainer.train_epoch(0)
+    assert all(torch.isfinite(torch.tensor(v)) for k, v in record.items() if k != "epoch")
+    assert not torch.equal(before, trainer.net.head.classifier.weight)
+    metrics = trainer.evaluate()
+    assert 0 <= metrics["rank1"] <= 100 and metrics["num_valid_queries"] > 0
+
+
+def test_transfer_drops_only_the_classifier(tiny_root, tmp_path):
+    source = train(
+        tiny_config(tiny_root, train={"epochs": 1}), out_dir=tmp_path / "src", progress=False
+    )
+    prid = make_synthetic(
+        tmp_path / "prid",
+        layout="prid2011",
+        num_ids=10,
+        seed=1,
+        image_size=(32, 16),
+        progress=False,
+    )
+    cfg = tiny_config(
+        prid,
+        data={"dataset": "prid2011"},
+        train={"epochs": 1, "init_checkpoint": str(tmp_path / "src" / "last.pt")},
+    )
+    target = Trainer(cfg, load_dataset(cfg.data, progress=False), progress=False)
+    report = target.transfer
+    assert report.dropped == ["head.classifier.weight"]
+    assert report.reinitialised == ["head.classifier.weight"]
+    src, dst = source.state_dict(), target.net.state_dict()
+    for key in report.loaded:
+        assert torch.equal(src[key].cpu(), dst[key].cpu()), key
+    assert "head.bnneck.running_mean" in report.loaded  # BNNeck statistics come along
+    assert src["head.classifier.weight"].shape[0] != dst["head.classifier.weight"].shape[0]
+
+    other = tiny_config(prid, data={"dataset": "prid2011", "height": 64, "width": 32})
+    with pytest.raises(ValueError, match=r"last\.pt: tensor shapes differ"):
+        Trainer(
+            other.with_overrides(train={"init_checkpoint": str(tmp_path / "src" / "last.pt")}),
+            load_dataset(other.data, progress=False),
+            progress=False,
+        )
+    with pytest.raises(FileNotFoundError, match=r"nothing\.pt"):
+        load_transfer(target.net, tmp_path / "nothing.pt")
+
+
+def test_two_process_ddp_step_matches_one_process_on_the_global_batch(tiny_root, tmp_path):
+    cfg = tiny_config(tiny_root)
+    cfg_path = tmp_path / "cfg.json"
+    cfg_path.write_text(json.dumps(cfg.to_dict()))
+    script = str(REPO / "tests" / "ddp_step.py")
+    single, double = tmp_path / "single", tmp_path / "double"
+    single.mkdir()
+    double.mkdir()
+    subprocess.run([sys.executable, script, str(cfg_path), str(single)], env=env(), check=True)
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
+    subprocess.run(
+        [*torchrun, script, str(cfg_path), str(double)], env=env(), check=True, capture_output=True
+    )
+    one = torch.load(single / "rank0.pt", weights_only=True)
+    ranks = [torch.load(double / f"rank{r}.pt", weights_only=True) for r in (0, 1)]
+    # Tolerance: float32 sums taken in another order (per-rank means, then an all-reduce).
+    for key, value in one["terms"].items():
+        assert ranks[0]["terms"][key] == pytest.approx(value, rel=1e-5, abs=1e-6), key
+    for r in ranks:
+        for key, value in one["params"].items():
+            torch.testing.assert_close(r["params"][key], value, rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(r["centers"], one["centers"], rtol=1e-5, atol=1e-6)
+
+
+def test_cli_evaluate_and_embed(tiny_root, trained_run, tmp_path):
+    cfg = tiny_config(tiny_root, train={"epochs": 1})
+    ckpt = trained_run / "last.pt"
+    out = tmp_path / "metrics.json"
+    subprocess.run(
+        cli("evaluate", str(ckpt), "--device", "cpu", "--out", str(out)),
+        env=env(),
+        check=True,
+        capture_output=True,
+    )
+    report = json.loads(out.read_text())
+    dataset = load_dataset(cfg.data, progress=False)
+    assert len(report["per_query"]) == len(dataset.query)
+    logged = json.loads(load_checkpoint(ckpt)["history"])[-1]  # the trainer's own evaluation
+    for key in ("rank1", "rank5", "mAP", "num_valid_queries"):
+        assert report[key] == pytest.approx(logged[key], abs=1e-4), key
+    assert all(q["first_match_rank"] >= 0 for q in report["per_query"])  # synthetic: all valid
+    tracklet_dir = tmp_path / "tracklet"  # a folder of one tracklet's frames
+    tracklet_dir.mkdir()
+    for frame in dataset.query[0].frames:
+        shutil.copy(frame, tracklet_dir / frame.name)
+    feats = tmp_path / "feats.pt"
+    subprocess.run(
+        cli("embed", str(ckpt), str(tracklet_dir), "--device", "cpu", "--out", str(feats)),
+        env=env(),
+        check=True,
+        capture_output=True,
+    )
+    saved = torch.load(feats, weights_only=True)
+    assert saved["tracklets"] == [str(tracklet_dir)]
+    net, _ = load_trained(ckpt)
+    assert not net.training
+    expected = extract_features(
+        net,
+        dataset.query[:1],
+        transform=build_test_transform(size=(32, 16)),
+        clip_len=2,
+        max_clips=41,
+        progress=False,
+    )
+    torch.testing.assert_close(saved["features"], expected)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["train", "--profile", "huge"], "invalid choice: 'huge'"),
+        (["train", "--set", "epochs=3"], "expected SECTION.NAME=VALUE"),
+        (["train", "--set", "train.epoch=3"], "bad --set"),
+        (["evaluate", "missing.pt"], "missing.pt: checkpoint not found"),
+        (["train", "--root", "/nonexistent/mars", "--epochs", "1"], "/nonexistent/mars"),
+    ],
+)
+def test_cli_bad_arguments_fail_with_a_message(args, message, tmp_path):
+    proc = subprocess.run(cli(*args), env=env(), capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode != 0
+    assert message in proc.stderr
