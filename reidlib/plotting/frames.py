@@ -1,5 +1,4 @@
-"""Figures shared by notebooks and scripts. Each function returns a matplotlib `Figure`
-(made without pyplot, so nothing global changes) and optionally saves it."""
+"""Frames of tracklets: identities seen by two cameras (the data notebook, the README)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,143 @@
+"""What every notebook's setup cell does: resolve its parameters, seed, pick the device and the
+output folder, and build (or reuse) the runs its table needs.
+
+```python
+nb = start_notebook("04_clip_length", profile=PROFILE, dataset=DATASET, data_root=DATA_ROOT,
+                    device=DEVICE, seed=SEED, out_dir=OUT_DIR)
+t8 = nb.train("table3_t8")            # trained once, then read from runs/<name>-<digest>/
+nb.write_metrics(runs=[...])          # figures/<profile>/04_clip_length/metrics.json
+```
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import torch
+
+from reidlib.config import RunConfig, load_profile
+from reidlib.results import (
+    device_name,
+    figures_dir,
+    paper_vs_ours,
+    resolve,
+    write_metrics,
+    write_table,
+)
+from reidlib.seeding import resolve_device, seed_everything
+
+
+@dataclass
+class NotebookRun:
+    """A notebook's resolved parameters. Made by `start_notebook`."""
+
+    stem: str  # notebook file name without `.ipynb`, e.g. "04_clip_length"
+    profile: str  # "quick" | "full"
+    dataset: str  # "mars" | "prid2011" | "ilidsvid"
+    data_root: str  # "" = the profile's default root for each dataset
+    device: torch.device
+    seed: int
+    out_dir: Path  # figures/<profile>/<stem>/ unless the notebook was given another
+    generator: torch.Generator
+    progress: bool = True
+    started: float = field(default_factory=time.time)
+
+    @property
+    def device_label(self) -> str:
+        return device_name(self.device)
+
+    def config(self, preset: str | None = None, *, dataset: str | None = None, **sections):
+        """The run configuration of this notebook's profile for a table preset.
+
+        Args:
+            preset: a key of `reidlib.config.PRESETS` (a table row), or None for the base run.
+            dataset: another dataset than the notebook's (Table V's chains).
+            **sections: further overrides, e.g. `train={"init_checkpoint": "..."}`.
+        """
+        dataset = dataset or self.dataset
+        cfg = load_profile(self.profile, dataset=dataset, preset=preset)
+        overrides: dict[str, dict[str, Any]] = {"train": {"seed": self.seed}}
+        if self.data_root and dataset == self.dataset:
+            overrides["data"] = {"root": self.data_root}
+        for section, values in sections.items():
+            overrides.setdefault(section, {}).update(values)
+        return cfg.with_overrides(**overrides)
+
+    def train(self, preset: str | None = None, *, cfg: RunConfig | None = None, **kwargs):
+        """Trains a preset (or `cfg`) into `runs/<name>-<digest>/` and returns the `Trainer`.
+
+        A finished run of the same settings is read back instead of retrained, so notebooks
+        share runs and a second `make run` trains nothing.
+        """
+        from reidlib.training.runner import train
+
+        cfg = cfg if cfg is not None else self.config(preset, **kwargs)
+        return train(cfg, device=self.device, progress=self.progress)
+
+    def write_metrics(self, *, runs: Iterable[Mapping[str, Any]], **extra: Any) -> dict:
+        """`metrics.json` in `out_dir`: profile, device, seed, dataset, wall time, runs."""
+        return write_metrics(
+            self.out_dir,
+            profile=self.profile,
+            device=self.device,
+            seed=self.seed,
+            dataset=self.dataset,
+            runs=runs,
+            started=self.started,
+            **extra,
+        )
+
+    def paper_vs_ours(self, rows: Iterable[Mapping[str, Any]], *, name: str = "table.csv"):
+        """The closing table (setting, metric, paper, ours, profile, dataset, device), written
+        to `out_dir/name` and returned for display."""
+        table = paper_vs_ours(rows, profile=self.profile, device=self.device, dataset=self.dataset)
+        return write_table(table, self.out_dir / name)
+
+    def save_table(self, table: pd.DataFrame, name: str) -> pd.DataFrame:
+        return write_table(table, self.out_dir / name)
+
+    def path(self, name: str) -> Path:
+        """A file in this notebook's output folder (for figures)."""
+        return self.out_dir / name
+
+
+def start_notebook(
+    stem: str,
+    *,
+    profile: str = "quick",
+    dataset: str = "mars",
+    data_root: str = "",
+    device: str = "auto",
+    seed: int = 0,
+    out_dir: str = "",
+    progress: bool = True,
+) -> NotebookRun:
+    """Seeds everything, resolves the device and creates the output folder.
+
+    Args:
+        stem: the notebook's file name without `.ipynb`.
+        profile, dataset, data_root, device, seed, out_dir: the notebook's parameters cell
+            (`""` means the default: the profile's data root, `figures/<profile>/<stem>/`).
+        progress: tqdm bars while training and evaluating.
+    """
+    if profile not in ("quick", "full"):
+        raise ValueError(f"PROFILE must be 'quick' or 'full', got {profile!r}")
+    generator = seed_everything(seed)
+    out = resolve(out_dir) if out_dir else figures_dir(profile, stem)
+    out.mkdir(parents=True, exist_ok=True)
+    return NotebookRun(
+        stem=stem,
+        profile=profile,
+        dataset=dataset,
+        data_root=str(resolve(data_root)) if data_root else "",
+        device=resolve_device(device),
+        seed=seed,
+        out_dir=out,
+        generator=generator,
+        progress=progress,
+    )
