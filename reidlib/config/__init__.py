@@ -1,7 +1,14 @@
 """Configuration: the paper's settings as frozen dataclasses, profiles and table presets."""
 
 from reidlib.config.profiles import DATASETS, FULL, PRESETS, PROFILES, QUICK, load_profile
-from reidlib.config.schema import DataConfig, LossConfig, ModelConfig, RunConfig, TrainConfig
+from reidlib.config.schema import (
+    DataConfig,
+    LossConfig,
+    ModelConfig,
+    RunConfig,
+    TrainConfig,
+    config_diff,
+)
 
 __all__ = [
     "DATASETS",
@@ -14,5 +21,6 @@ __all__ = [
     "ModelConfig",
     "RunConfig",
     "TrainConfig",
+    "config_diff",
     "load_profile",
 ]

@@ -121,3 +121,15 @@ class RunConfig:
         """`cfg.with_overrides(train={"epochs": 2})`: a copy with some settings replaced."""
         updated = {key: replace(getattr(self, key), **values) for key, values in sections.items()}
         return replace(self, **updated)
+
+
+def config_diff(base: RunConfig, other: RunConfig) -> list[dict[str, Any]]:
+    """Every setting where `other` differs from `base`, as rows `{setting, base, other}`
+    (e.g. what the quick profile changes in the paper's settings)."""
+    a, b = base.to_dict(), other.to_dict()
+    return [
+        {"setting": f"{section}.{key}", "base": value, "other": b[section][key]}
+        for section in ("data", "model", "loss", "train")
+        for key, value in a[section].items()
+        if b[section][key] != value
+    ]

@@ -17,7 +17,7 @@ RANKS = (1, 5, 10, 20)
 
 
 class TrackletEvaluation(NamedTuple):
-    metrics: dict[str, Any]  # rank1/5/10/20 and mAP in percent, num_valid_queries
+    metrics: dict[str, Any]  # rank1/5/10/20, mAP, chance_rank1 in percent, num_valid_queries
     result: EvalResult  # CMC, mAP and per-query ranks (for rank lists, Figure 2)
     q_features: Tensor  # `(num_q, D)`
     g_features: Tensor  # `(num_g, D)`
@@ -30,6 +30,22 @@ def metrics_from(result: EvalResult) -> dict[str, Any]:
     metrics["mAP"] = float(result.mAP) * 100
     metrics["num_valid_queries"] = int(result.num_valid_queries)
     return metrics
+
+
+def chance_rank1(
+    q_pids: np.ndarray, g_pids: np.ndarray, q_camids: np.ndarray, g_camids: np.ndarray
+) -> float:
+    """Expected rank-1 (%) of a random ranking under the same protocol: for each valid query,
+    its true matches over the gallery items left after removing same-pid same-camid items.
+
+    A trained network must beat this; an untrained one usually does a little, through colour.
+    """
+    same_pid = np.asarray(q_pids)[:, None] == np.asarray(g_pids)[None, :]
+    same_cam = np.asarray(q_camids)[:, None] == np.asarray(g_camids)[None, :]
+    relevant = (same_pid & ~same_cam).sum(axis=1)
+    remaining = (~(same_pid & same_cam)).sum(axis=1)
+    valid = relevant > 0
+    return float((relevant[valid] / remaining[valid]).mean() * 100) if valid.any() else 0.0
 
 
 def evaluate_tracklets(
@@ -57,11 +73,13 @@ def evaluate_tracklets(
     )
     q = extract_features(net, query, desc="query", **common)
     g = extract_features(net, gallery, desc="gallery", **common)
-    result = evaluate_detailed(
-        pairwise_distance(q, g, metric=metric),
+    ids = (
         np.array([t.pid for t in query]),
         np.array([t.pid for t in gallery]),
         np.array([t.camid for t in query]),
         np.array([t.camid for t in gallery]),
     )
-    return TrackletEvaluation(metrics_from(result), result, q.cpu(), g.cpu())
+    result = evaluate_detailed(pairwise_distance(q, g, metric=metric), *ids)
+    metrics = metrics_from(result)
+    metrics["chance_rank1"] = chance_rank1(*ids)
+    return TrackletEvaluation(metrics, result, q.cpu(), g.cpu())

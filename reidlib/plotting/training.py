@@ -1,0 +1,138 @@
+"""Training curves from a run's epoch log (`history.jsonl` / `Trainer.history`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+
+LOSS_TERMS = ("id", "rll", "center", "eatt", "total")
+TERM_TITLES = {
+    "id": "ID, label smoothing (Eq. 3-4)",
+    "rll": "ranked list (Eq. 10)",
+    "center": "center (Eq. 11), unweighted",
+    "eatt": "erasing-attention (Eq. 12)",
+    "total": "total (Eq. 13)",
+}
+
+
+def _save(fig: Figure, out: Path | None) -> Figure:
+    if out is not None:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(out, dpi=120)
+    return fig
+
+
+def plot_loss_terms(
+    histories: Mapping[str, Sequence[Mapping[str, Any]]], *, out: Path | None = None
+) -> Figure:
+    """One panel per loss term of Eq. (13), epoch mean against epoch, one line per run.
+
+    Args:
+        histories: run label -> epoch log records (each with `epoch` and the terms).
+        out: if given, the PNG is saved there.
+    """
+    fig = Figure(figsize=(13, 2.8), layout="constrained")
+    axes = fig.subplots(1, len(LOSS_TERMS))
+    for ax, term in zip(axes, LOSS_TERMS):
+        for label, history in histories.items():
+            epochs = [r["epoch"] for r in history]
+            ax.plot(epochs, [r[term] for r in history], marker=".", label=label)
+        ax.set_title(TERM_TITLES[term], fontsize=9)
+        ax.set_xlabel("epoch")
+        if term == "center":
+            ax.set_yscale("log")
+    axes[0].legend(fontsize=7)
+    return _save(fig, out)
+
+
+def plot_lr(
+    history: Sequence[Mapping[str, Any]],
+    *,
+    curves: Mapping[str, Sequence[float]],
+    milestones: Sequence[int] = (),
+    out: Path | None = None,
+) -> Figure:
+    """The learning rate the run used in each epoch beside reference curves of Eq. (2).
+
+    Args:
+        history: the run's epoch log; `lr` is the rate of each 1-based `epoch`.
+        curves: label -> lr of each 0-based epoch (e.g. `lr_at_epoch` in each form).
+        milestones: epochs where the rate decays, drawn as vertical lines.
+    """
+    fig = Figure(figsize=(6.5, 3.2), layout="constrained")
+    ax = fig.subplots()
+    for label, values in curves.items():
+        ax.plot(np.arange(1, len(values) + 1), values, label=label, lw=1.2)
+    ax.plot(
+        [r["epoch"] for r in history],
+        [r["lr"] for r in history],
+        "o",
+        ms=4,
+        color="black",
+        label="this run",
+    )
+    for m in milestones:
+        ax.axvline(m, color="grey", lw=0.6, ls=":")
+    ax.set_yscale("log")
+    ax.set_xlabel("epoch (1-based)")
+    ax.set_ylabel("learning rate")
+    ax.legend(fontsize=8)
+    return _save(fig, out)
+
+
+def plot_metrics(
+    histories: Mapping[str, Sequence[Mapping[str, Any]]],
+    *,
+    baselines: Mapping[str, float] | None = None,
+    out: Path | None = None,
+) -> Figure:
+    """Rank-1 and mAP at each evaluation, one line per run.
+
+    Args:
+        histories: run label -> epoch log records; records without `rank1` are skipped.
+        baselines: label -> rank-1 drawn as a horizontal line (e.g. the untrained network).
+    """
+    fig = Figure(figsize=(9, 3.2), layout="constrained")
+    axes = fig.subplots(1, 2)
+    for key, ax in zip(("rank1", "mAP"), axes):
+        for label, history in histories.items():
+            points = [(r["epoch"], r[key]) for r in history if key in r]
+            ax.plot(*zip(*points), marker="o", label=label)
+        ax.set_title("rank-1 (%)" if key == "rank1" else "mAP (%)", fontsize=9)
+        ax.set_xlabel("epoch")
+    for label, value in (baselines or {}).items():
+        axes[0].axhline(value, color="grey", ls="--", lw=0.8)
+        axes[0].annotate(label, (0, value), fontsize=7, color="grey", va="bottom")
+    axes[0].legend(fontsize=7)
+    return _save(fig, out)
+
+
+def plot_attention_by_erasing(
+    weights: np.ndarray, erased: np.ndarray, *, out: Path | None = None
+) -> Figure:
+    """Histograms of the attention weight a_t of erased and of clean frames.
+
+    Args:
+        weights: `(n,)` attention weights a_t (after the softmax over T).
+        erased: `(n,)` 1 for frames random erasing hit, else 0.
+    """
+    weights, erased = np.asarray(weights, float), np.asarray(erased).astype(bool)
+    fig = Figure(figsize=(5.5, 3.2), layout="constrained")
+    ax = fig.subplots()
+    bins = np.linspace(weights.min(), weights.max() + 1e-9, 25)
+    for mask, label in ((~erased, "clean frames"), (erased, "erased frames")):
+        if mask.any():
+            ax.hist(
+                weights[mask],
+                bins=bins,
+                alpha=0.6,
+                label=f"{label} (mean {weights[mask].mean():.3f})",
+            )
+    ax.set_xlabel("attention weight a_t")
+    ax.set_ylabel("frames")
+    ax.legend(fontsize=8)
+    return _save(fig, out)

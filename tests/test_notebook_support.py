@@ -1,0 +1,146 @@
+"""What the notebooks call beyond the core library: chance level, configuration differences,
+the notebook setup, training curves, rank-list pictures and the attention probe."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from matplotlib.colors import to_hex
+
+from reidlib.config import config_diff, load_profile
+from reidlib.evaluation.protocol import chance_rank1
+from reidlib.evaluation.rank import EvalResult
+from reidlib.notebook import start_notebook
+from reidlib.plotting import (
+    best_and_worst_queries,
+    plot_attention_by_erasing,
+    plot_loss_terms,
+    plot_lr,
+    plot_metrics,
+    plot_rank_lists,
+)
+from reidlib.plotting.rank_lists import MATCH, NON_MATCH
+
+
+def test_chance_rank1_by_hand():
+    # query 0 (pid 1, cam 0): gallery pid 1 cam 0 removed; left pid 1 cam 1, pid 2, pid 3
+    #   -> 1 true match among 3 items = 1/3
+    # query 1 (pid 2, cam 1): gallery pid 2 cam 0 is a true match; all 4 items remain -> 1/4
+    # query 2 (pid 9): no true match -> skipped
+    g_pids, g_cams = np.array([1, 1, 2, 3]), np.array([0, 1, 0, 0])
+    q_pids, q_cams = np.array([1, 2, 9]), np.array([0, 1, 0])
+    assert chance_rank1(q_pids, g_pids, q_cams, g_cams) == pytest.approx(100 * (1 / 3 + 1 / 4) / 2)
+
+
+def test_config_diff_lists_exactly_what_the_quick_profile_changes():
+    full, quick = load_profile("full"), load_profile("quick")
+    rows = {r["setting"]: (r["base"], r["other"]) for r in config_diff(full, quick)}
+    assert rows["data.root"] == ("data/mars", "data/synthetic/mars")
+    assert rows["train.epochs"] == (120, quick.train.epochs)
+    assert "model.backbone" not in rows  # the quick profile keeps the paper's network
+    assert config_diff(full, full) == []
+
+
+def test_start_notebook_resolves_folders_and_seeds(tmp_path):
+    nb = start_notebook("99_probe", device="cpu", seed=3, out_dir=str(tmp_path / "out"))
+    assert nb.out_dir == tmp_path / "out" and nb.out_dir.is_dir()
+    assert nb.generator.initial_seed() == 3
+    cfg = nb.config("table3_t8")
+    assert cfg.data.clip_len == 8 and cfg.train.seed == 3 and cfg.data.root.endswith("mars")
+    nb = start_notebook("99_probe", device="cpu", data_root=str(tmp_path / "mine"))
+    assert nb.config().data.root == str(tmp_path / "mine")
+    assert nb.config(dataset="prid2011").data.root == "data/synthetic/prid2011"
+    with pytest.raises(ValueError, match="PROFILE"):
+        start_notebook("99_probe", profile="huge")
+
+
+HISTORY = [
+    {"epoch": 1, "lr": 1e-4, "id": 3.0, "rll": 1.3, "center": 900.0, "eatt": 0.4, "total": 6.0},
+    {
+        "epoch": 2,
+        "lr": 2e-4,
+        "id": 2.0,
+        "rll": 1.1,
+        "center": 500.0,
+        "eatt": 0.0,
+        "total": 3.5,
+        "rank1": 40.0,
+        "mAP": 30.0,
+    },
+]
+
+
+def test_training_curves_plot_the_logged_values(tmp_path):
+    fig = plot_loss_terms({"run": HISTORY}, out=tmp_path / "terms.png")
+    assert (tmp_path / "terms.png").is_file()
+    ys = {ax.get_title(): ax.lines[0].get_ydata().tolist() for ax in fig.axes}
+    assert ys["ID, label smoothing (Eq. 3-4)"] == [3.0, 2.0]
+    assert ys["total (Eq. 13)"] == [6.0, 3.5]
+    fig = plot_lr(HISTORY, curves={"eq2": [1e-4, 2e-4, 3e-4]}, milestones=(2,))
+    lines = fig.axes[0].lines
+    assert lines[0].get_ydata().tolist() == [1e-4, 2e-4, 3e-4]
+    assert lines[1].get_ydata().tolist() == [1e-4, 2e-4]  # this run's points
+    fig = plot_metrics({"run": HISTORY}, baselines={"untrained": 5.0})
+    assert fig.axes[0].lines[0].get_xydata().tolist() == [[2, 40.0]]  # epochs with a rank1
+    assert list(fig.axes[0].lines[1].get_ydata()) == [5.0, 5.0]
+
+
+def test_attention_histograms_split_frames_by_the_erased_flag():
+    weights = np.array([0.1, 0.2, 0.3, 0.4])
+    fig = plot_attention_by_erasing(weights, np.array([1, 0, 0, 1]))
+    clean, erased = fig.axes[0].containers
+    assert sum(p.get_height() for p in clean) == 2 and sum(p.get_height() for p in erased) == 2
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert labels == ["clean frames (mean 0.250)", "erased frames (mean 0.250)"]
+
+
+def result_of(first, ap, top, matches) -> EvalResult:
+    first, ap = np.array(first), np.array(ap, float)
+    return EvalResult(
+        cmc=np.zeros(1),
+        mAP=float(np.nanmean(ap)),
+        num_valid_queries=int((first >= 0).sum()),
+        valid=first >= 0,
+        first_match_rank=first,
+        average_precision=ap,
+        top_indices=np.array(top),
+        top_matches=np.array(matches),
+    )
+
+
+def test_best_and_worst_queries_by_ap_then_first_match():
+    # query 2 is skipped (no valid match); 0 and 3 tie on AP, 3 matches earlier
+    res = result_of([1, 4, -1, 0, 0], [0.5, 0.1, np.nan, 0.5, 1.0], [[0]] * 5, [[True]] * 5)
+    best, worst = best_and_worst_queries(res, num=2)
+    assert best == [4, 3] and worst == [1, 0]
+
+
+def test_rank_list_frames_true_and_false_matches(tiny_tracklets):
+    query, gallery = tiny_tracklets
+    res = result_of([0], [1.0], [[1, 0, -1]], [[True, False, False]])
+    fig = plot_rank_lists(query, gallery, res, [0], top_k=3, query_frames=2)
+    axes = fig.axes  # 2 query frames, a spacer, 3 gallery slots
+    borders = [a.patches[0].get_edgecolor() if a.patches else None for a in axes[3:]]
+    assert [to_hex(b) if b is not None else None for b in borders] == [MATCH, NON_MATCH, None]
+    with pytest.raises(ValueError, match="top 3 items; top_k=4"):
+        plot_rank_lists(query, gallery, res, [0], top_k=4)
+
+
+@pytest.fixture
+def tiny_tracklets(tmp_path):
+    from PIL import Image
+
+    from reidlib.types import Tracklet
+
+    def tracklet(name: str, colour: tuple[int, int, int], pid: int) -> Tracklet:
+        frames = []
+        for i in range(3):
+            path = tmp_path / f"{name}{i}.png"
+            Image.new("RGB", (8, 16), colour).save(path)
+            frames.append(path)
+        return Tracklet(tuple(frames), pid, 0)
+
+    return [tracklet("q", (255, 0, 0), 1)], [
+        tracklet("g0", (0, 0, 255), 2),
+        tracklet("g1", (255, 0, 0), 1),
+    ]
