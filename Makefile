@@ -1,12 +1,20 @@
 # reidlib: `make run` (the main job) and `make test` (lint, unit tests, notebooks).
 # Both create ./venv on first use; a stamp file makes later runs skip the install.
+#
+#   make run                                             # quick profile, synthetic data, CPU
+#   make run PROFILE=full DATA_ROOT=data/mars DEVICE=cuda  # the paper's settings on real data
 
 PYTHON ?= python3
 VENV := venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+PROFILE ?= quick
+DATA_ROOT ?=
+DEVICE ?= auto
+NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
+EXECUTED := build/notebooks/$(PROFILE)
 
-.PHONY: run test lint format venv clean-venv
+.PHONY: run test lint unit notebooks data format venv clean-venv
 
 venv: $(STAMP)
 
@@ -15,18 +23,40 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --upgrade pip
 	$(BIN)/python -m pip install -r requirements.txt
 	$(BIN)/python -m pip install --no-deps -e .
-	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (reidlib)"
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (ipykernel)"
 	touch $(STAMP)
 
-run: $(STAMP)
-	$(BIN)/python -m reidlib demo
+# The synthetic datasets of the quick profile, generated once (kept when present).
+data: $(STAMP)
+	$(BIN)/python -m reidlib make-synthetic --all --root data/synthetic
+
+# Every notebook in order with papermill; executed copies go to build/, never in place.
+# Stops at the first failing notebook and names it.
+run: $(STAMP) $(if $(filter quick,$(PROFILE)),data)
+	@mkdir -p $(EXECUTED)
+	@for nb in $(NOTEBOOKS); do \
+	  name=$$(basename $$nb); start=$$(date +%s); \
+	  echo "== $$nb ($(PROFILE))"; \
+	  $(BIN)/papermill -k python3 --cwd notebooks --progress-bar $$nb $(EXECUTED)/$$name \
+	    -p PROFILE $(PROFILE) -p DATA_ROOT "$(DATA_ROOT)" -p DEVICE $(DEVICE) \
+	    || { echo "make run: $$nb failed; the executed copy with the error is $(EXECUTED)/$$name"; exit 1; }; \
+	  echo "== $$nb done in $$(( $$(date +%s) - start )) s"; \
+	done
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: lint
+unit: $(STAMP)
 	$(BIN)/python -m pytest
+
+# Every notebook under nbval (quick profile, committed parameters); they write figures/quick/.
+notebooks: $(STAMP)
+	$(BIN)/python -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider $(NOTEBOOKS)
+
+# Notebooks first: tests/test_notebook_results.py then reads what they wrote.
+test: lint notebooks
+	REIDLIB_REQUIRE_NOTEBOOK_RESULTS=1 $(BIN)/python -m pytest
 
 format: $(STAMP)
 	$(BIN)/ruff format .

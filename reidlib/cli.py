@@ -147,8 +147,13 @@ def _embed(args: argparse.Namespace) -> int:
 
 
 def _make_synthetic(args: argparse.Namespace) -> int:
-    from reidlib.data import make_synthetic
+    from reidlib.data import ensure_synthetic, make_synthetic
 
+    if args.all:  # the quick profile's defaults, kept when already there
+        for layout in ("mars", "prid2011", "ilidsvid"):
+            root = ensure_synthetic(Path(args.root) / layout, layout=layout)
+            print(f"synthetic {layout} dataset at {root}")
+        return 0
     kwargs = {"layout": args.layout, "seed": args.seed}
     if args.num_ids is not None:
         kwargs["num_ids"] = args.num_ids
@@ -209,7 +214,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("make-synthetic", help="write a synthetic dataset in a native layout")
     p.add_argument("--layout", default="mars", choices=["mars", "prid2011", "ilidsvid"])
-    p.add_argument("--root", type=Path, required=True)
+    p.add_argument("--root", type=Path, required=True, help="a new or empty folder")
+    p.add_argument(
+        "--all",
+        action="store_true",
+        help="every layout at its defaults under ROOT/<layout>, reusing datasets already there",
+    )
     p.add_argument("--num-ids", type=int)
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=_make_synthetic)
