@@ -14,10 +14,7 @@ from __future__ import annotations
 
 import argparse
 import ctypes
-import datetime
 import json
-import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -26,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from common import RESULTS_DIR, machine_info, resolve_benchmark_device, sync, write_results
 
 from reidlib.evaluation import evaluate, pairwise_distance
 
@@ -33,38 +31,48 @@ NUM_Q, NUM_G, DIM = 1980, 9330, 2048  # MARS test split (REFERENCE.md §5), ResN
 NUM_IDS, NUM_CAMS, NUM_DISTRACTORS = 625, 6, 800
 MAX_RANK = 50
 TARGET_SECONDS, TARGET_EXTRA_BYTES = 1.5, 1 << 30
-RESULTS = Path(__file__).resolve().parent / "results" / "eval_speed.json"
+RESULTS = RESULTS_DIR / "eval_speed.json"
 
 
-def mars_like(*, device: torch.device, seed: int = 0) -> dict[str, torch.Tensor]:
+def mars_like(
+    *,
+    device: torch.device,
+    seed: int = 0,
+    num_q: int = NUM_Q,
+    num_g: int = NUM_G,
+    dim: int = DIM,
+    num_ids: int = NUM_IDS,
+    num_distractors: int = NUM_DISTRACTORS,
+) -> dict[str, torch.Tensor]:
     """Random features with MARS-like identity and camera structure.
 
-    Test ids 1..625 each appear on 2–6 of the 6 cameras; every query is one of an id's
+    Test ids 1..`num_ids` each appear on 2–6 of the 6 cameras; every query is one of an id's
     tracklets on one of its cameras; the gallery holds tracklets of the same ids on their
     cameras (so some share the query's camera and are removed by the protocol) plus pid-0
-    distractors. A feature is its id's center + a camera offset + noise.
+    distractors. A feature is its id's center + a camera offset + noise. The defaults are the
+    MARS test split.
     """
     gen = torch.Generator().manual_seed(seed)
-    cams_per_id = torch.randint(2, NUM_CAMS + 1, (NUM_IDS,), generator=gen)
-    id_cams = torch.stack([torch.randperm(NUM_CAMS, generator=gen) for _ in range(NUM_IDS)])
+    cams_per_id = torch.randint(2, NUM_CAMS + 1, (num_ids,), generator=gen)
+    id_cams = torch.stack([torch.randperm(NUM_CAMS, generator=gen) for _ in range(num_ids)])
 
     def draw(pids: torch.Tensor) -> torch.Tensor:  # a camera among the id's cameras
         slot = (torch.rand(len(pids), generator=gen) * cams_per_id[pids - 1]).long()
         return id_cams[pids - 1, slot]
 
-    q_pids = torch.randperm(NUM_IDS, generator=gen).repeat(NUM_Q // NUM_IDS + 1)[:NUM_Q] + 1
-    g_pids = torch.randint(1, NUM_IDS + 1, (NUM_G - NUM_DISTRACTORS,), generator=gen)
+    q_pids = torch.randperm(num_ids, generator=gen).repeat(num_q // num_ids + 1)[:num_q] + 1
+    g_pids = torch.randint(1, num_ids + 1, (num_g - num_distractors,), generator=gen)
     q_camids, g_camids = draw(q_pids), draw(g_pids)
-    g_pids = torch.cat([g_pids, torch.zeros(NUM_DISTRACTORS, dtype=torch.long)])
-    g_camids = torch.cat([g_camids, torch.randint(0, NUM_CAMS, (NUM_DISTRACTORS,), generator=gen)])
+    g_pids = torch.cat([g_pids, torch.zeros(num_distractors, dtype=torch.long)])
+    g_camids = torch.cat([g_camids, torch.randint(0, NUM_CAMS, (num_distractors,), generator=gen)])
 
-    centers = torch.randn(NUM_IDS + 1, DIM, generator=gen)
-    cam_offset = 0.5 * torch.randn(NUM_CAMS, DIM, generator=gen)
+    centers = torch.randn(num_ids + 1, dim, generator=gen)
+    cam_offset = 0.5 * torch.randn(NUM_CAMS, dim, generator=gen)
 
     def features(pids: torch.Tensor, camids: torch.Tensor) -> torch.Tensor:
-        f = centers[pids] + cam_offset[camids] + 3.0 * torch.randn(len(pids), DIM, generator=gen)
+        f = centers[pids] + cam_offset[camids] + 3.0 * torch.randn(len(pids), dim, generator=gen)
         distractor = pids == 0  # distractors: no shared center
-        f[distractor] += torch.randn(int(distractor.sum()), DIM, generator=gen) - centers[0]
+        f[distractor] += torch.randn(int(distractor.sum()), dim, generator=gen) - centers[0]
         return f
 
     data = {
@@ -117,11 +125,6 @@ def baseline_distance(q: np.ndarray, g: np.ndarray) -> np.ndarray:
     dist += (q**2).sum(axis=1, keepdims=True)
     dist += (g**2).sum(axis=1)
     return np.maximum(dist, 0.0, out=dist)
-
-
-def sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def read_status_kib(field: str) -> int:
@@ -177,31 +180,6 @@ def measure_memory(device: torch.device) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def machine(device: torch.device) -> dict:
-    cpu = "unknown"
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    info = {
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "cpu_model": cpu,
-        "cpu_cores": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "torch": torch.__version__,
-        "numpy": np.__version__,
-        "device": device.type,
-        "load_average_at_start": os.getloadavg(),
-        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-    }
-    if device.type == "cuda":
-        info["gpu"] = torch.cuda.get_device_name(device)
-    return info
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
@@ -209,14 +187,12 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--memory-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    device = torch.device(args.device)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise SystemExit("--device cuda: CUDA is not available on this machine")
+    device = resolve_benchmark_device(args.device)
     if args.memory_child:
         print(json.dumps(memory_child(device)))
         return
 
-    info = machine(device)
+    info = machine_info(device)
     data = mars_like(device=device)
     q_np, g_np = data["q"].cpu().numpy(), data["g"].cpu().numpy()
     ids_np = [data[k].cpu().numpy() for k in ("q_pids", "g_pids", "q_camids", "g_camids")]
@@ -293,8 +269,7 @@ def main() -> None:
         "meets_targets": med(total) < TARGET_SECONDS
         and memory["extra_peak_bytes"] < TARGET_EXTRA_BYTES,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    write_results(result, args.out)
     print(
         f"ours: {med(total):.3f} s median (distances {med(t_dist):.3f} s, CMC+mAP "
         f"{med(t_rank):.3f} s); extra peak memory {memory['extra_peak_bytes'] / 2**20:.0f} MiB\n"
