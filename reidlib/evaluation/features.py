@@ -101,11 +101,16 @@ def extract_features(
 ) -> Tensor:
     """Embeddings of many tracklets, `(len(tracklets), D)`, decoded by DataLoader workers.
 
-    Each tracklet's clips are decoded by a worker and embedded `chunk` clips per pass; with the
+    Each tracklet's dense clips are decoded by a worker; clips of consecutive tracklets are
+    packed into forward passes of `chunk` clips (short tracklets would otherwise make many tiny
+    passes), and each tracklet's embedding is the mean of its own clips' embeddings. With the
     reference cap (`max_clips=41`) a worker holds at most 164 frames, with `max_clips=None` a
-    whole tracklet (MARS tracklets reach 920 frames).
+    whole tracklet (MARS tracklets reach 920 frames); the packing buffer holds fewer than
+    `chunk` clips beyond the tracklet being added.
     """
     device = _check_eval(net)
+    if chunk < 1:
+        raise ValueError(f"chunk must be >= 1, got {chunk}")
     dataset = TrackletDataset(
         tracklets, transform=transform, clip_len=clip_len, max_clips=max_clips
     )
@@ -115,8 +120,33 @@ def extract_features(
         num_workers=num_workers,
         pin_memory=device.type == "cuda",
     )
-    rows = [
-        _mean_embedding(net, clips.split(chunk), device)
-        for clips, _, _ in tqdm(loader, desc=desc, disable=not progress, leave=False)
-    ]
-    return torch.stack(rows)
+    sums: Tensor | None = None
+    counts = torch.zeros(len(tracklets), device=device)
+    pending: list[Tensor] = []
+    owners: list[Tensor] = []
+
+    def embed(clips: Tensor, owner: Tensor) -> None:
+        nonlocal sums
+        emb = net.embed(clips.to(device, non_blocking=True)).float()  # `(c, D)`
+        if sums is None:
+            sums = emb.new_zeros((len(tracklets), emb.shape[1]))
+        owner = owner.to(device)
+        sums.index_add_(0, owner, emb)
+        counts.index_add_(0, owner, torch.ones_like(owner, dtype=counts.dtype))
+
+    for index, (clips, _, _) in enumerate(
+        tqdm(loader, desc=desc, disable=not progress, leave=False)
+    ):
+        pending.append(clips)
+        owners.append(torch.full((clips.shape[0],), index, dtype=torch.long))
+        if sum(c.shape[0] for c in pending) >= chunk:
+            clips, owner = torch.cat(pending), torch.cat(owners)
+            full = clips.shape[0] - clips.shape[0] % chunk
+            for start in range(0, full, chunk):
+                embed(clips[start : start + chunk], owner[start : start + chunk])
+            pending, owners = [clips[full:]], [owner[full:]]
+    if pending and sum(c.shape[0] for c in pending):
+        embed(torch.cat(pending), torch.cat(owners))
+    if sums is None:
+        raise ValueError("extract_features got no tracklets")
+    return sums / counts.unsqueeze(1)
