@@ -203,7 +203,7 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--weights", type=Path, help="local ImageNet weights for the backbone")
     p.add_argument("--init-checkpoint", type=Path, help="transfer learning: a reidlib checkpoint")
     p.add_argument("--set", action="append", metavar="SECTION.NAME=VALUE", help="any setting")
-    p.add_argument("--out", type=Path, help="run folder (default runs/<name>-<digest>)")
+    p.add_argument("--out", type=Path, help="run folder (default runs/<dataset>-<digest>)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
     p.add_argument("--no-resume", action="store_true", help="start afresh even if out has a run")
 

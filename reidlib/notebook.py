@@ -4,7 +4,7 @@ output folder, and build (or reuse) the runs its table needs.
 ```python
 nb = start_notebook("04_clip_length", profile=PROFILE, dataset=DATASET, data_root=DATA_ROOT,
                     device=DEVICE, seed=SEED, out_dir=OUT_DIR)
-t8 = nb.train("table3_t8")            # trained once, then read from runs/<name>-<digest>/
+t8 = nb.train("table3_t8")            # trained once, then read from runs/<dataset>-<digest>/
 nb.write_metrics(runs=[...])          # figures/<profile>/04_clip_length/metrics.json
 ```
 """
@@ -24,8 +24,10 @@ from reidlib.config import RunConfig, load_profile
 from reidlib.results import (
     device_name,
     figures_dir,
+    paper_rows,
     paper_vs_ours,
     resolve,
+    run_record,
     write_metrics,
     write_table,
 )
@@ -69,7 +71,7 @@ class NotebookRun:
         return cfg.with_overrides(**overrides)
 
     def train(self, preset: str | None = None, *, cfg: RunConfig | None = None, **kwargs):
-        """Trains a preset (or `cfg`) into `runs/<name>-<digest>/` and returns the `Trainer`.
+        """Trains a preset (or `cfg`) into `runs/<dataset>-<digest>/` and returns the `Trainer`.
 
         A finished run of the same settings is read back instead of retrained, so notebooks
         share runs and a second `make run` trains nothing.
@@ -78,6 +80,26 @@ class NotebookRun:
 
         cfg = cfg if cfg is not None else self.config(preset, **kwargs)
         return train(cfg, device=self.device, progress=self.progress)
+
+    def ablation(
+        self,
+        settings: Mapping[str, str | None],
+        *,
+        paper: Mapping[str, Mapping[str, Mapping[str, float | None]]],
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]:
+        """Trains (or reads back) one run per table row on this notebook's dataset.
+
+        Args:
+            settings: the paper table's row name -> preset (`reidlib.config.PRESETS`).
+            paper: the paper's table (`reidlib.paper.TABLE_*`), keyed by the same row names.
+
+        Returns:
+            `(runs, rows, trainers)`: a `run_record` per row, the `paper_vs_ours` rows, and the
+            finished trainers by row name (for curves and further looks).
+        """
+        trainers = {label: self.train(preset) for label, preset in settings.items()}
+        runs = [run_record(t, setting=label) for label, t in trainers.items()]
+        return runs, paper_rows(paper, runs), trainers
 
     def write_metrics(self, *, runs: Iterable[Mapping[str, Any]], **extra: Any) -> dict:
         """`metrics.json` in `out_dir`: profile, device, seed, dataset, wall time, runs."""

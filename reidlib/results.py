@@ -105,3 +105,43 @@ def paper_vs_ours(
     table["dataset"] = dataset
     table["device"] = device_name(device)
     return table
+
+
+def run_record(trainer: Any, *, setting: str) -> dict[str, Any]:
+    """One table row's measured values from a finished run: its last evaluation (rank-k, mAP,
+    chance rank-1, valid queries), epochs, training seconds and where the run lives."""
+    evaluated = [r for r in trainer.history if "rank1" in r]
+    if not evaluated:
+        raise ValueError(f"{trainer.out_dir}: the run has no evaluation yet")
+    last = evaluated[-1]
+    metrics = ("rank1", "rank5", "rank10", "rank20", "mAP", "chance_rank1", "num_valid_queries")
+    return {
+        "setting": setting,
+        "dataset": trainer.cfg.data.dataset,
+        "epochs": last["epoch"],
+        **{k: last[k] for k in metrics if k in last},
+        "train_seconds": round(sum(r["train_seconds"] for r in trainer.history), 1),
+        "run_dir": str(trainer.out_dir),
+    }
+
+
+def paper_rows(
+    paper: Mapping[str, Mapping[str, Mapping[str, float | None]]],
+    runs: Iterable[Mapping[str, Any]],
+) -> list[dict[str, Any]]:
+    """`paper_vs_ours` rows for runs whose `setting` is a row of a paper table
+    (`reidlib.paper.TABLE_*`): rank-1 for every dataset, mAP where the paper has the column."""
+    rows = []
+    for run in runs:
+        cell = paper[run["setting"]][run["dataset"]]
+        for metric in ("rank1", "mAP"):
+            if metric in cell:
+                rows.append(
+                    {
+                        "setting": f"{run['setting']} ({run['dataset']})",
+                        "metric": metric,
+                        "paper": cell[metric],
+                        "ours": run[metric],
+                    }
+                )
+    return rows

@@ -30,8 +30,9 @@ def load_dataset(data: DataConfig, *, progress: bool = True):
 
 
 def run_dir(cfg: RunConfig, root: Path | str = RUNS_ROOT) -> Path:
-    """`runs/<name>-<digest>`: runs with the same settings share a folder (and a cache)."""
-    return resolve(root) / f"{cfg.name}-{cfg.digest()}"
+    """`runs/<dataset>-<digest>`: runs with the same settings share a folder (and a cache),
+    whatever they are named (the base run and each table's base row are one run)."""
+    return resolve(root) / f"{cfg.data.dataset}-{cfg.digest()}"
 
 
 def train(

@@ -1,0 +1,41 @@
+"""A table's settings side by side: the paper's value and ours, per metric."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+
+def plot_paper_vs_ours(table: pd.DataFrame, *, title: str = "", out: Path | None = None) -> Figure:
+    """Grouped bars, one panel per metric: the paper's value and ours for each setting.
+
+    Args:
+        table: `paper_vs_ours` output (columns setting, metric, paper, ours, profile, ...);
+            missing paper values are left out.
+        title: figure title; the profile and device are appended.
+    """
+    metrics = list(dict.fromkeys(table["metric"]))
+    fig = Figure(figsize=(4.2 * len(metrics) + 1, 3.6), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, len(metrics)))
+    for ax, metric in zip(axes, metrics):
+        rows = table[table["metric"] == metric]
+        x = np.arange(len(rows))
+        paper = pd.to_numeric(rows["paper"], errors="coerce").to_numpy(float)
+        ours = rows["ours"].to_numpy(float)
+        ax.bar(x - 0.2, np.nan_to_num(paper), 0.4, label="paper", color="#9e9ac8")
+        ax.bar(x + 0.2, ours, 0.4, label=f"ours ({rows['profile'].iloc[0]})", color="#3182bd")
+        for xi, value in zip(x, ours):
+            ax.annotate(f"{value:.1f}", (xi + 0.2, value), ha="center", va="bottom", fontsize=7)
+        ax.set_xticks(x, rows["setting"], rotation=20, ha="right", fontsize=7)
+        ax.set_ylabel(f"{metric} (%)")
+        ax.set_ylim(0, 105)
+    axes[0].legend(fontsize=7)
+    device = table["device"].iloc[0] if "device" in table else ""
+    fig.suptitle(f"{title} · {device}".strip(" ·"), fontsize=9)
+    if out is not None:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(out, dpi=120)
+    return fig
