@@ -160,3 +160,11 @@ ABSTRACT = {
     "prid2011": {"rank1": 97.75},
     "ilidsvid": {"rank1": 97.33},
 }
+
+# §IV-A: the datasets as the paper describes them (persons, tracklets or sequences, cameras, and
+# sequence lengths in frames where the paper gives them).
+DATASETS_IV_A: dict[str, dict[str, int | None]] = {
+    "mars": {"ids": 1261, "tracklets": 20715, "cameras": 6, "min_len": None, "max_len": None},
+    "prid2011": {"ids": 200, "tracklets": 400, "cameras": 2, "min_len": 5, "max_len": 675},
+    "ilidsvid": {"ids": 300, "tracklets": 600, "cameras": 2, "min_len": 23, "max_len": 192},
+}
