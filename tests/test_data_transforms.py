@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from torchvision.transforms import v2
 
 from reidlib.data import (
     IMAGENET_MEAN,
@@ -140,3 +141,15 @@ def test_tracklet_dataset_stacks_the_dense_clips(tracklet):
     assert levels == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 8, 9]]
     capped = TrackletDataset([tracklet], transform=build_test_transform(size=(16, 8)), max_clips=2)
     assert capped[0][0].shape[0] == 2
+
+
+@pytest.mark.parametrize(("size", "pad"), [((224, 112), 10), ((64, 32), 3), ((32, 16), 1)])
+def test_padding_scales_with_the_input_size(size, pad):
+    transform = build_train_transform(size=size)
+    pads = [t.padding for t in transform.frame.transforms if isinstance(t, v2.Pad)]
+    assert pads == [pad]
+    # a uniform frame padded by `pad` and cropped back: at most `pad` black rows or columns
+    frame = Image.new("RGB", (size[1], size[0]), (255, 255, 255))
+    out = transform.frame(frame)
+    black = (out[0] < 0).all(dim=0)  # normalised zero is negative in every channel
+    assert int(black.sum()) <= pad * size[1] + pad * size[0]

@@ -277,3 +277,13 @@ def test_weights_file_cannot_run_code(tmp_path):
     with pytest.raises(ValueError, match=r"hostile\.pth"):
         build_backbone("resnet50", pretrained_path=path)
     assert not marker.exists()
+
+
+def test_zero_init_residual_makes_every_block_start_as_the_identity():
+    backbone = build_backbone("resnet50_ibn_a", zero_init_residual=True).eval()
+    block = backbone.layer1[1]  # no downsample: out = relu(x + branch(x)), branch(x) = 0
+    assert torch.count_nonzero(block.bn3.weight) == 0
+    x = torch.randn(2, 256, 8, 4, generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(block(x), torch.relu(x))
+    default = build_backbone("resnet50_ibn_a")
+    assert torch.all(default.layer1[1].bn3.weight == 1)  # the reference initialisation

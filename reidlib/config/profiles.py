@@ -19,14 +19,24 @@ FULL = RunConfig(
     train=TrainConfig(bf16=True, channels_last=True),  # CUDA speed-ups; no effect on CPU
 )
 
-# Synthetic data in the MARS layout, 64×32 frames, a schedule compressed to a few minutes of CPU:
-# same recipe (losses, warm-up then steps, REA, B = 8 × 4, T = 4), fewer and smaller everything.
+# Synthetic data in the MARS layout at 32×16 (the smallest input IBN-a's instance norms accept),
+# the same recipe (losses, warm-up then steps, REA, B = 8 × 4, T = 4) compressed to a couple of
+# CPU minutes per run. Random initialisation (no ImageNet file can be downloaded) needs two
+# changes to learn in ~60 steps: residual blocks that start as the identity, and lr 1e-3.
 QUICK = RunConfig(
     name="quick",
-    data=DataConfig(root="data/synthetic/mars", synthetic=True, height=64, width=32, num_workers=0),
-    model=ModelConfig(),
+    data=DataConfig(root="data/synthetic/mars", synthetic=True, height=32, width=16, num_workers=0),
+    model=ModelConfig(zero_init_residual=True),
     loss=LossConfig(),
-    train=TrainConfig(epochs=16, milestones=(12, 15), warmup_epochs=2, eval_every=4, eval_chunk=64),
+    train=TrainConfig(
+        epochs=14,
+        lr=1e-3,
+        milestones=(10, 13),
+        warmup_epochs=2,
+        eval_every=7,
+        eval_chunk=64,
+        channels_last=True,  # ~10 % faster convolutions on this CPU too
+    ),
 )
 
 # Overrides per dataset, on top of a profile (§IV-B: m = 0.04 for PRID2011).

@@ -36,6 +36,7 @@ class ModelConfig:
     eq1_form: str = "reference"  # Σ a f (code); "paper" prints (1/T) Σ a f
     last_stride: int = 1  # §IV-B, following [20]
     pretrained_path: str = ""  # local ImageNet state dict; "" = random initialisation
+    zero_init_residual: bool = False  # random init only: identity residual blocks (quick profile)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -31,10 +31,10 @@ MANIFEST = "synthetic.json"
 FORMAT_VERSION = 1
 _COMMON = {"seed": 0, "image_size": (128, 64)}
 SYNTHETIC_DEFAULTS: dict[str, dict[str, Any]] = {
-    # quick-profile default: 40 train / 40 test ids, 6 cameras, MARS-like short tracklets
+    # quick-profile default: 32 train / 32 test ids, 6 cameras, MARS-like short tracklets
     "mars": {
         **_COMMON,
-        "num_ids": 80,
+        "num_ids": 64,
         "num_cameras": 6,
         "length_median": 10,
         "length_range": (2, 60),
@@ -45,7 +45,7 @@ SYNTHETIC_DEFAULTS: dict[str, dict[str, Any]] = {
     # clean views, long and very varied sequences, extra people seen by one camera only
     "prid2011": {
         **_COMMON,
-        "num_ids": 60,
+        "num_ids": 40,
         "num_cameras": 2,
         "length_median": 24,
         "length_range": (5, 80),
@@ -57,7 +57,7 @@ SYNTHETIC_DEFAULTS: dict[str, dict[str, Any]] = {
     # crowded views: frequent occlusion, moderate lengths
     "ilidsvid": {
         **_COMMON,
-        "num_ids": 60,
+        "num_ids": 40,
         "num_cameras": 2,
         "length_median": 20,
         "length_range": (8, 48),

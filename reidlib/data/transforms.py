@@ -92,10 +92,13 @@ class TrainTransform:
         return f"{type(self).__name__}(frame={self.frame}, erasing={self.erasing})"
 
 
+PAPER_PADDING = 10  # §IV-B: "padded by 10 pixels with zero values" (at 224×112, REFERENCE.md §3)
+
+
 def build_train_transform(
     *,
     size: tuple[int, int] = DEFAULT_SIZE,
-    padding: int = 10,
+    padding: int | None = None,
     flip_p: float = 0.5,
     erasing: bool = True,
     erasing_p: float = 0.5,
@@ -104,11 +107,16 @@ def build_train_transform(
 
     Args:
         size: `(H, W)` of the network input.
-        padding: zero padding before the random crop.
+        padding: zero padding before the random crop; None = the paper's 10 pixels at a height
+            of 224, scaled to `size` (1 pixel at 32×16), so that the crop shifts the person by
+            the same share of the frame at every input size. A fixed 10 pixels on a 32×16 frame
+            would shift it by up to 60 % of its width.
         flip_p: horizontal flip probability.
         erasing: whether to apply random erasing.
         erasing_p: its probability.
     """
+    if padding is None:
+        padding = round(PAPER_PADDING * size[0] / DEFAULT_SIZE[0])
     frame = v2.Compose(
         [
             v2.Resize(size, interpolation=InterpolationMode.BICUBIC),

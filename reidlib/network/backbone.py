@@ -205,7 +205,11 @@ def load_pretrained(backbone: nn.Module, path: Path | str) -> None:
 
 
 def build_backbone(
-    name: str, *, last_stride: int = 1, pretrained_path: Path | str | None = None
+    name: str,
+    *,
+    last_stride: int = 1,
+    pretrained_path: Path | str | None = None,
+    zero_init_residual: bool = False,
 ) -> ResNet50:
     """Builds a frame encoder by name, optionally loading local ImageNet weights.
 
@@ -213,12 +217,21 @@ def build_backbone(
         name: `"resnet50"` or `"resnet50_ibn_a"`.
         last_stride: 1 as in the paper (§IV-B), 2 for the ImageNet layout.
         pretrained_path: local state-dict file; None keeps the random initialisation.
+        zero_init_residual: random initialisation only: start the last BatchNorm scale of every
+            residual branch at 0, so that each block starts as the identity (Goyal et al. 2017,
+            "Accurate, large minibatch SGD", §5.1; torchvision's `zero_init_residual`). The paper
+            starts from ImageNet and never needs it; training from scratch in a few hundred
+            steps (the quick profile) does. Loaded weights replace it.
     """
     if name not in BACKBONES:
         raise ValueError(f"Unknown backbone {name!r}: must be one of {sorted(BACKBONES)}")
     if last_stride not in (1, 2):
         raise ValueError(f"last_stride must be 1 or 2, got {last_stride}")
     backbone = BACKBONES[name](last_stride=last_stride)
+    if zero_init_residual:
+        for module in backbone.modules():
+            if isinstance(module, Bottleneck):
+                nn.init.zeros_(module.bn3.weight)
     if pretrained_path:
         load_pretrained(backbone, pretrained_path)
     return backbone

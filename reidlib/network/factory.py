@@ -28,6 +28,7 @@ def build_network(
     pretrained_path: Path | str | None = None,
     last_stride: int = 1,
     eq1_form: Eq1Form = "reference",
+    zero_init_residual: bool = False,
 ) -> VideoReIDNet:
     """Builds the network of Figure 1.
 
@@ -40,12 +41,19 @@ def build_network(
         pretrained_path: local ImageNet state dict for the backbone; None = random init.
         last_stride: stride of layer4 (1 in the paper).
         eq1_form: `"reference"` (Σ a f) or `"paper"` ((1/T) Σ a f), see `attention_pool`.
+        zero_init_residual: random initialisation with identity residual blocks (see
+            `build_backbone`); the quick profile's from-scratch runs use it.
     """
     if num_classes < 1:
         raise ValueError(f"num_classes must be positive, got {num_classes}")
     if temporal not in TEMPORAL:
         raise ValueError(f"Unknown temporal aggregation {temporal!r}: must be one of {TEMPORAL}")
-    encoder = build_backbone(backbone, last_stride=last_stride, pretrained_path=pretrained_path)
+    encoder = build_backbone(
+        backbone,
+        last_stride=last_stride,
+        pretrained_path=pretrained_path,
+        zero_init_residual=zero_init_residual,
+    )
     aggregate: nn.Module
     if temporal == "attention":
         size = feature_map_size(tuple(input_size), last_stride=last_stride)

@@ -92,6 +92,7 @@ class Trainer:
             pretrained_path=cfg.model.pretrained_path or None,
             last_stride=cfg.model.last_stride,
             eq1_form=cfg.model.eq1_form,
+            zero_init_residual=cfg.model.zero_init_residual,
         )
         self.transfer = (
             load_transfer(self.net, train.init_checkpoint) if train.init_checkpoint else None
