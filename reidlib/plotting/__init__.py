@@ -7,6 +7,7 @@ from reidlib.plotting.frames import plot_frame_grid
 from reidlib.plotting.memory import plot_memory_bars, plot_memory_curves
 from reidlib.plotting.method import plot_lr_schedules
 from reidlib.plotting.rank_lists import best_and_worst_queries, plot_rank_lists
+from reidlib.plotting.tables import plot_paper_vs_ours
 from reidlib.plotting.training import (
     plot_attention_by_erasing,
     plot_loss_terms,
@@ -27,6 +28,7 @@ __all__ = [
     "plot_memory_bars",
     "plot_memory_curves",
     "plot_metrics",
+    "plot_paper_vs_ours",
     "plot_rank_lists",
     "plot_tracklet_lengths",
 ]
