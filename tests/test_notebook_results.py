@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.notebook_list import STEMS
+
 FIGURES = Path(__file__).resolve().parents[1] / "figures" / "quick"
 REQUIRED = os.environ.get("REIDLIB_REQUIRE_NOTEBOOK_RESULTS") == "1"
 
@@ -25,20 +27,7 @@ def read(stem: str) -> dict:
     return json.loads(path.read_text())
 
 
-@pytest.mark.parametrize(
-    "stem",
-    [
-        "00_method_tour",
-        "01_data",
-        "02_training",
-        "03_backbone",
-        "04_clip_length",
-        "05_batch_size",
-        "06_transfer_learning",
-        "07_comparison_memory",
-        "08_rank_lists",
-    ],
-)
+@pytest.mark.parametrize("stem", STEMS)
 def test_each_notebook_labels_its_results(stem):
     metrics = read(stem)
     assert metrics["profile"] == "quick"

@@ -10,14 +10,9 @@ import numpy as np
 from matplotlib.figure import Figure
 from torch import Tensor
 
+from reidlib.plotting.save import save_figure
+
 ERASED_COLOUR = "tab:red"
-
-
-def _save(fig: Figure, out: Path | None) -> Figure:
-    if out is not None:
-        Path(out).parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(out, dpi=120)
-    return fig
 
 
 def plot_frame_sampling(
@@ -49,7 +44,7 @@ def plot_frame_sampling(
         ax.set_title(name, fontsize=9, loc="left")
         ax.grid(axis="x", lw=0.3, alpha=0.5)
     axes[-1].set_xlabel(f"frame index (tracklet of {num_frames} frames)")
-    return _save(fig, out)
+    return save_figure(fig, out)
 
 
 def plot_clip_grid(
@@ -105,4 +100,4 @@ def plot_clip_grid(
             grid[i, 0].set_ylabel(row_labels[i], fontsize=7)
     if title:
         fig.suptitle(title, fontsize=9)
-    return _save(fig, out)
+    return save_figure(fig, out)

@@ -9,12 +9,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-
-def _save(fig: Figure, out: Path | None) -> Figure:
-    if out is not None:
-        Path(out).parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(out, dpi=120)
-    return fig
+from reidlib.plotting.save import save_figure
 
 
 def plot_tracklet_lengths(
@@ -47,7 +42,7 @@ def plot_tracklet_lengths(
         )
         ax.set_xlabel("frames per tracklet")
     axes[0].set_ylabel("tracklets")
-    return _save(fig, out)
+    return save_figure(fig, out)
 
 
 def plot_camera_counts(counts: Mapping[str, pd.DataFrame], *, out: Path | None = None) -> Figure:
@@ -76,4 +71,4 @@ def plot_camera_counts(counts: Mapping[str, pd.DataFrame], *, out: Path | None =
         ax.set_title(label, fontsize=9)
         ax.margins(y=0.15)
     axes[0].legend(fontsize=7)
-    return _save(fig, out)
+    return save_figure(fig, out)

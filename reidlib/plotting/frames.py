@@ -10,6 +10,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from reidlib.data.io import read_frame
+from reidlib.plotting.save import save_figure
 from reidlib.types import Tracklet
 
 
@@ -77,7 +78,4 @@ def plot_frame_grid(
             ax.set_axis_off()
     if title:
         fig.suptitle(title, fontsize=9)
-    if out is not None:
-        Path(out).parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(out, dpi=150)
-    return fig
+    return save_figure(fig, out, dpi=150)

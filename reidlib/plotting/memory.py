@@ -8,12 +8,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-
-def _save(fig: Figure, out: Path | None) -> Figure:
-    if out is not None:
-        Path(out).parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(out, dpi=120)
-    return fig
+from reidlib.plotting.save import save_figure
 
 
 def plot_memory_bars(
@@ -56,7 +51,7 @@ def plot_memory_bars(
     if title:
         ax.set_title(title, fontsize=9)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    return _save(fig, out)
+    return save_figure(fig, out)
 
 
 def plot_memory_curves(
@@ -93,4 +88,4 @@ def plot_memory_curves(
     if title:
         ax.set_title(title, fontsize=9)
     ax.legend(fontsize=7)
-    return _save(fig, out)
+    return save_figure(fig, out)

@@ -8,12 +8,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-
-def _save(fig: Figure, out: Path | None) -> Figure:
-    if out is not None:
-        Path(out).parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(out, dpi=120)
-    return fig
+from reidlib.plotting.save import save_figure
 
 
 def plot_lr_schedules(
@@ -53,4 +48,4 @@ def plot_lr_schedules(
     zoom.set_title(f"first {zoom_epochs} epochs: warm-up", fontsize=9)
     zoom.ticklabel_format(axis="y", style="sci", scilimits=(0, 0))
     whole.legend(fontsize=7)
-    return _save(fig, out)
+    return save_figure(fig, out)

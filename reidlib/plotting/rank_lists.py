@@ -12,6 +12,7 @@ from matplotlib.patches import Rectangle
 
 from reidlib.data.io import read_frame
 from reidlib.evaluation.rank import EvalResult
+from reidlib.plotting.save import save_figure
 from reidlib.types import Tracklet
 
 MATCH, NON_MATCH = "#1a9641", "#d7191c"
@@ -95,7 +96,4 @@ def plot_rank_lists(
             ax.set_yticks([])
             for spine in ax.spines.values():
                 spine.set_visible(False)
-    if out is not None:
-        Path(out).parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(out, dpi=120)
-    return fig
+    return save_figure(fig, out)

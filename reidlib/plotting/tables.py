@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from reidlib.plotting.save import save_figure
+
 
 def plot_paper_vs_ours(table: pd.DataFrame, *, title: str = "", out: Path | None = None) -> Figure:
     """Grouped bars, one panel per metric: the paper's value and ours for each setting.
@@ -35,7 +37,4 @@ def plot_paper_vs_ours(table: pd.DataFrame, *, title: str = "", out: Path | None
     axes[0].legend(fontsize=7)
     device = table["device"].iloc[0] if "device" in table else ""
     fig.suptitle(f"{title} · {device}".strip(" ·"), fontsize=9)
-    if out is not None:
-        Path(out).parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(out, dpi=120)
-    return fig
+    return save_figure(fig, out)

@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
+from reidlib.plotting.save import save_figure
+
 LOSS_TERMS = ("id", "rll", "center", "eatt", "total")
 TERM_TITLES = {
     "id": "ID, label smoothing (Eq. 3-4)",
@@ -17,13 +19,6 @@ TERM_TITLES = {
     "eatt": "erasing-attention (Eq. 12)",
     "total": "total (Eq. 13)",
 }
-
-
-def _save(fig: Figure, out: Path | None) -> Figure:
-    if out is not None:
-        Path(out).parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(out, dpi=120)
-    return fig
 
 
 def plot_loss_terms(
@@ -46,7 +41,7 @@ def plot_loss_terms(
         if term == "center":
             ax.set_yscale("log")
     axes[0].legend(fontsize=7)
-    return _save(fig, out)
+    return save_figure(fig, out)
 
 
 def plot_lr(
@@ -81,7 +76,7 @@ def plot_lr(
     ax.set_xlabel("epoch (1-based)")
     ax.set_ylabel("learning rate")
     ax.legend(fontsize=8)
-    return _save(fig, out)
+    return save_figure(fig, out)
 
 
 def plot_metrics(
@@ -108,7 +103,7 @@ def plot_metrics(
         axes[0].axhline(value, color="grey", ls="--", lw=0.8)
         axes[0].annotate(label, (0, value), fontsize=7, color="grey", va="bottom")
     axes[0].legend(fontsize=7)
-    return _save(fig, out)
+    return save_figure(fig, out)
 
 
 def plot_attention_by_erasing(
@@ -135,4 +130,4 @@ def plot_attention_by_erasing(
     ax.set_xlabel("attention weight a_t")
     ax.set_ylabel("frames")
     ax.legend(fontsize=8)
-    return _save(fig, out)
+    return save_figure(fig, out)
