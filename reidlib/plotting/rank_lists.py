@@ -78,7 +78,10 @@ def plot_rank_lists(
             f"first match at rank {result.first_match_rank[q] + 1}, "
             f"AP {result.average_precision[q]:.2f}"
         )
-        grid[row, 0].set_title(caption, fontsize=7, loc="left")
+        text = grid[row, 0].text(
+            0, 1.04, caption, fontsize=7, transform=grid[row, 0].transAxes, va="bottom"
+        )
+        text.set_in_layout(False)  # a long caption must not widen the first column
         for k in range(top_k):
             ax = grid[row, query_frames + 1 + k]
             g = int(result.top_indices[q, k])

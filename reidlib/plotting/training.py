@@ -118,7 +118,8 @@ def plot_attention_by_erasing(
     weights, erased = np.asarray(weights, float), np.asarray(erased).astype(bool)
     fig = Figure(figsize=(5.5, 3.2), layout="constrained")
     ax = fig.subplots()
-    bins = np.linspace(weights.min(), weights.max() + 1e-9, 25)
+    # bins from 0, so that weights collapsed to 1/T show as one bar at 1/T
+    bins = np.linspace(0.0, max(float(weights.max()) * 1.05, 1e-6), 26)
     for mask, label in ((~erased, "clean frames"), (erased, "erased frames")):
         if mask.any():
             ax.hist(
