@@ -238,3 +238,15 @@ def test_cuda_matches_cpu():
     cmc_cuda, map_cuda = evaluate(torch.from_numpy(dist).cuda(), *ids)
     np.testing.assert_allclose(cmc_cuda, cmc)
     assert map_cuda == pytest.approx(mAP)
+
+
+def test_distances_agree_across_dtypes_and_autograd():
+    gen = torch.Generator().manual_seed(5)
+    q, g = torch.randn(3, 8, generator=gen), torch.randn(4, 8, generator=gen)
+    ref = ((q[:, None, :] - g[None, :, :]) ** 2).sum(-1)
+    torch.testing.assert_close(pairwise_distance(q, g), ref, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(
+        pairwise_distance(q.bfloat16(), g.bfloat16()).float(), ref, rtol=0.05, atol=0.1
+    )
+    dist = pairwise_distance(q.requires_grad_(), g)  # torch's matmul keeps the graph
+    assert dist.requires_grad
