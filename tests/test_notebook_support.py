@@ -77,9 +77,10 @@ def test_training_curves_plot_the_logged_values(tmp_path):
     assert ys["ID, label smoothing (Eq. 3-4)"] == [3.0, 2.0]
     assert ys["total (Eq. 13)"] == [6.0, 3.5]
     fig = plot_lr(HISTORY, curves={"eq2": [1e-4, 2e-4, 3e-4]}, milestones=(2,))
-    lines = fig.axes[0].lines
-    assert lines[0].get_ydata().tolist() == [1e-4, 2e-4, 3e-4]
-    assert lines[1].get_ydata().tolist() == [1e-4, 2e-4]  # this run's points
+    lines = {line.get_label(): line for line in fig.axes[0].lines}
+    assert list(lines["eq2"].get_ydata()) == [1e-4, 2e-4, 3e-4]
+    assert list(lines["this run"].get_ydata()) == [1e-4, 2e-4]  # this run's points
+    assert list(lines["this run"].get_xdata()) == [1, 2]
     fig = plot_metrics({"run": HISTORY}, baselines={"untrained": 5.0})
     assert fig.axes[0].lines[0].get_xydata().tolist() == [[2, 40.0]]  # epochs with a rank1
     assert list(fig.axes[0].lines[1].get_ydata()) == [5.0, 5.0]

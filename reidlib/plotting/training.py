@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
+from reidlib.plotting.method import plot_lr_schedules
 from reidlib.plotting.save import save_figure
 
 LOSS_TERMS = ("id", "rll", "center", "eatt", "total")
@@ -51,31 +52,19 @@ def plot_lr(
     milestones: Sequence[int] = (),
     out: Path | None = None,
 ) -> Figure:
-    """The learning rate the run used in each epoch beside reference curves of Eq. (2).
+    """The learning rate the run used in each epoch over the forms of Eq. (2)
+    (`plot_lr_schedules`: whole run and warm-up zoom).
 
     Args:
         history: the run's epoch log; `lr` is the rate of each 1-based `epoch`.
         curves: label -> lr of each 0-based epoch (e.g. `lr_at_epoch` in each form).
         milestones: epochs where the rate decays, drawn as vertical lines.
     """
-    fig = Figure(figsize=(6.5, 3.2), layout="constrained")
-    ax = fig.subplots()
-    for label, values in curves.items():
-        ax.plot(np.arange(1, len(values) + 1), values, label=label, lw=1.2)
-    ax.plot(
-        [r["epoch"] for r in history],
-        [r["lr"] for r in history],
-        "o",
-        ms=4,
-        color="black",
-        label="this run",
-    )
-    for m in milestones:
-        ax.axvline(m, color="grey", lw=0.6, ls=":")
-    ax.set_yscale("log")
-    ax.set_xlabel("epoch (1-based)")
-    ax.set_ylabel("learning rate")
-    ax.legend(fontsize=8)
+    fig = plot_lr_schedules(curves, milestones=milestones)
+    epochs, lrs = [r["epoch"] for r in history], [r["lr"] for r in history]
+    for ax in fig.axes:
+        ax.plot(epochs, lrs, "o", ms=4, color="black", label="this run")
+    fig.axes[0].legend(fontsize=7)
     return save_figure(fig, out)
 
 
