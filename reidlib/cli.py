@@ -82,11 +82,12 @@ def _evaluate(args: argparse.Namespace) -> int:
     from reidlib.training.runner import load_dataset, load_trained
 
     net, cfg = load_trained(args.checkpoint, device=resolve_device(args.device))
-    data = cfg.data
+    overrides: dict[str, object] = {}
     if args.root is not None:
-        data = type(data)(**{**data.__dict__, "root": str(args.root), "synthetic": False})
+        overrides |= {"root": str(args.root), "synthetic": False}
     if args.dataset is not None:
-        data = type(data)(**{**data.__dict__, "dataset": args.dataset})
+        overrides["dataset"] = args.dataset
+    data = cfg.with_overrides(data=overrides).data
     dataset = load_dataset(data)
     ev = evaluate_tracklets(
         net,

@@ -122,7 +122,8 @@ def extract_features(
     )
     sums: Tensor | None = None
     counts = torch.zeros(len(tracklets), device=device)
-    pending: list[Tensor] = []
+    pending: list[Tensor] = []  # decoded clips not yet embedded, `waiting` of them
+    waiting = 0
     owners: list[Tensor] = []
 
     def embed(clips: Tensor, owner: Tensor) -> None:
@@ -139,13 +140,15 @@ def extract_features(
     ):
         pending.append(clips)
         owners.append(torch.full((clips.shape[0],), index, dtype=torch.long))
-        if sum(c.shape[0] for c in pending) >= chunk:
+        waiting += clips.shape[0]
+        if waiting >= chunk:
             clips, owner = torch.cat(pending), torch.cat(owners)
             full = clips.shape[0] - clips.shape[0] % chunk
             for start in range(0, full, chunk):
                 embed(clips[start : start + chunk], owner[start : start + chunk])
             pending, owners = [clips[full:]], [owner[full:]]
-    if pending and sum(c.shape[0] for c in pending):
+            waiting = clips.shape[0] - full
+    if waiting:
         embed(torch.cat(pending), torch.cat(owners))
     if sums is None:
         raise ValueError("extract_features got no tracklets")
