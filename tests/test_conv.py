@@ -1,0 +1,73 @@
+"""The im2col weight gradient of `reidlib.network.conv.Conv2d` equals nn.Conv2d's."""
+
+import pytest
+import torch
+from torch import nn
+
+from reidlib.network.conv import Conv2d
+
+
+def _grads(conv: nn.Conv2d, x: torch.Tensor, grad_out: torch.Tensor):
+    x = x.clone().requires_grad_()
+    conv.zero_grad()
+    out = conv(x)
+    out.backward(grad_out)
+    return out.detach(), x.grad, conv.weight.grad.clone(), out.grad_fn
+
+
+@pytest.mark.parametrize(
+    ("size", "stride", "channels_last"),
+    [((2, 1), 1, False), ((2, 1), 1, True), ((4, 2), 2, False), ((1, 2), 1, True)],
+)
+def test_im2col_path_matches_stock_convolution(size, stride, channels_last):
+    torch.manual_seed(0)
+    fast = Conv2d(8, 6, kernel_size=3, stride=stride, padding=1, bias=False)
+    ref = nn.Conv2d(8, 6, kernel_size=3, stride=stride, padding=1, bias=False).double()
+    ref.load_state_dict(fast.state_dict())
+    x = torch.randn(5, 8, *size)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    out_shape = ref(x.double()).shape
+    grad_out = torch.randn(out_shape)
+
+    out, gx, gw, fn = _grads(fast, x, grad_out)
+    ref_out, ref_gx, ref_gw, _ = _grads(ref, x.double(), grad_out.double())
+
+    assert type(fn).__name__ == "_Im2colWeightGradBackward"  # the path under test was taken
+    torch.testing.assert_close(out.double(), ref_out, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(gx.double(), ref_gx, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(gw.double(), ref_gw, rtol=1e-5, atol=1e-5)
+
+
+def test_hand_computed_weight_gradient_on_one_position():
+    # one output position, kernel 3×3, padding 1 on a 1×1 map: only the centre tap sees x,
+    # so dL/dW[o, c, 1, 1] = sum_n g[n, o] · x[n, c] and every other tap's gradient is 0
+    conv = Conv2d(2, 1, kernel_size=3, padding=1, bias=False)
+    x = torch.tensor([[[[1.0]], [[2.0]]], [[[3.0]], [[-1.0]]]])  # (N=2, C=2, 1, 1)
+    g = torch.tensor([[[[0.5]]], [[[2.0]]]])  # (N=2, C_out=1, 1, 1)
+    conv(x).backward(g)
+    expected = torch.zeros(1, 2, 3, 3)
+    expected[0, :, 1, 1] = torch.tensor([0.5 * 1 + 2 * 3, 0.5 * 2 + 2 * -1])
+    torch.testing.assert_close(conv.weight.grad, expected)
+
+
+def test_larger_maps_and_inference_use_the_stock_convolution():
+    conv = Conv2d(4, 4, kernel_size=3, padding=1, bias=False)
+    big = conv(torch.randn(2, 4, 8, 4))
+    assert type(big.grad_fn).__name__ == "ConvolutionBackward0"
+    with torch.no_grad():
+        assert conv(torch.randn(2, 4, 2, 1)).grad_fn is None
+    assert isinstance(conv, nn.Conv2d)  # state dicts and isinstance checks are unchanged
+
+
+def test_bias_gradient_on_the_im2col_path():
+    torch.manual_seed(0)
+    fast = Conv2d(3, 2, kernel_size=(2, 1))  # the temporal attention's shape: map-sized kernel
+    ref = nn.Conv2d(3, 2, kernel_size=(2, 1)).double()
+    ref.load_state_dict(fast.state_dict())
+    x, grad_out = torch.randn(4, 3, 2, 1), torch.randn(4, 2, 1, 1)
+    _, _, _, fn = _grads(fast, x, grad_out)
+    _grads(ref, x.double(), grad_out.double())
+    assert type(fn).__name__ == "_Im2colWeightGradBackward"
+    torch.testing.assert_close(fast.bias.grad.double(), ref.bias.grad)
+    torch.testing.assert_close(fast.bias.grad, grad_out.sum(dim=(0, 2, 3)))
