@@ -71,6 +71,7 @@ class TrainConfig:
     channels_last: bool = False  # CUDA: channels-last convolutions (the full profile turns it on)
     init_checkpoint: str = ""  # transfer learning (Table V): a reidlib checkpoint to start from
     eval_chunk: int = 32  # test clips per forward pass
+    checkpoint_every: int = 1  # epochs between `last.pt` writes (the final epoch always writes)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -111,10 +112,12 @@ class RunConfig:
         return cls(**kwargs)
 
     def digest(self) -> str:
-        """A short hash of everything that changes the result (not the name or worker count)."""
+        """A short hash of everything that changes the result (not the name, the worker count
+        or how often checkpoints are written)."""
         raw = self.to_dict()
         raw.pop("name")
         raw["data"].pop("num_workers")
+        raw["train"].pop("checkpoint_every")
         text = json.dumps(raw, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:12]
 

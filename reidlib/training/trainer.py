@@ -81,6 +81,8 @@ class Trainer:
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.progress = progress and self.dist.is_main
         data, train = cfg.data, cfg.train
+        if train.checkpoint_every < 1:
+            raise ValueError(f"train.checkpoint_every must be >= 1, got {train.checkpoint_every}")
         self.size = (data.height, data.width)
 
         seed_everything(train.seed)  # initial weights and centers depend on the seed only
@@ -113,7 +115,9 @@ class Trainer:
             self.model = DistributedDataParallel(self.net, device_ids=ids)
 
         params = [p for p in self.net.parameters() if p.requires_grad]
-        self.optimizer = torch.optim.Adam(params, lr=train.lr, weight_decay=train.weight_decay)
+        self.optimizer = torch.optim.Adam(  # fused: one kernel for all tensors (5× on CPU)
+            params, lr=train.lr, weight_decay=train.weight_decay, fused=True
+        )
         self.center_optimizer = make_center_optimizer(self.criterion.center, lr=center_lr)
         self.scheduler = build_scheduler(
             self.optimizer,
@@ -325,13 +329,17 @@ class Trainer:
         self.best_rank1 = float(state["best_rank1"])
 
     def _write_outputs(self, record: dict[str, Any]) -> None:
+        """Epoch log every epoch; `last.pt` every `checkpoint_every` epochs and at the end (a
+        resumed run replays the epochs after it exactly); `best.pt` on a better rank-1."""
         assert self.out_dir is not None
         state = self.state_dict()
         if "rank1" in record and record["rank1"] > self.best_rank1:
             self.best_rank1 = record["rank1"]
             state["best_rank1"] = self.best_rank1
             save_checkpoint(state, self.out_dir / BEST)
-        save_checkpoint(state, self.out_dir / LAST)  # last: the file a resumed run starts from
+        every, total = self.cfg.train.checkpoint_every, self.cfg.train.epochs
+        if self.epoch % every == 0 or self.epoch == total:
+            save_checkpoint(state, self.out_dir / LAST)  # the file a resumed run starts from
         lines = "".join(json.dumps(r) + "\n" for r in self.history)
         tmp = self.out_dir / "history.jsonl.tmp"
         tmp.write_text(lines)
