@@ -60,10 +60,11 @@ def _config(args: argparse.Namespace):
 
 
 def _train(args: argparse.Namespace) -> int:
+    cfg = _config(args)  # bad settings fail before torch is imported
+
     from reidlib.seeding import resolve_device
     from reidlib.training.runner import run_dir, train
 
-    cfg = _config(args)
     out = args.out or run_dir(cfg)
     trainer = train(cfg, out_dir=out, device=resolve_device(args.device), resume=not args.no_resume)
     if trainer.transfer is not None:
@@ -76,6 +77,9 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
+    if not args.checkpoint.is_file():  # before the slow imports
+        raise FileNotFoundError(f"{args.checkpoint}: checkpoint not found")
+
     from reidlib.data.transforms import build_test_transform
     from reidlib.evaluation.protocol import evaluate_tracklets
     from reidlib.seeding import resolve_device

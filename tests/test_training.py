@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from reidlib.cli import main
 from reidlib.config import RunConfig, load_profile
 from reidlib.data import build_test_transform, make_synthetic
 from reidlib.evaluation.features import extract_features
@@ -61,6 +62,7 @@ def tiny_config(root: Path, **sections) -> RunConfig:
             "milestones": (2,),
             "eval_every": 1,
             "eval_chunk": 8,
+            "checkpoint_every": 1,
         },
     )
     return cfg.with_overrides(**sections) if sections else cfg
@@ -79,10 +81,13 @@ def env() -> dict[str, str]:
 
 
 def test_training_is_repeatable_and_logs_every_term(tiny_root, tmp_path):
-    cfg = tiny_config(tiny_root, train={"epochs": 2})
+    cfg = tiny_config(tiny_root, train={"epochs": 2, "eval_every": 2})
     a = train(cfg, out_dir=tmp_path / "a", progress=False).history
-    b = train(cfg, out_dir=tmp_path / "b", progress=False).history
+    sparse = cfg.with_overrides(train={"checkpoint_every": 5})  # same run, fewer last.pt writes
+    assert sparse.digest() == cfg.digest()
+    b = train(sparse, out_dir=tmp_path / "b", progress=False).history
     assert untimed(a) == untimed(b)
+    assert load_checkpoint(tmp_path / "b" / "last.pt")["epoch"] == 2  # the final epoch writes
     assert [r["epoch"] for r in a] == [1, 2]
     for key in ("total", "id", "rll", "center", "eatt", "lr", "rank1", "mAP", "num_valid_queries"):
         assert key in a[-1], key
@@ -96,7 +101,7 @@ def test_training_is_repeatable_and_logs_every_term(tiny_root, tmp_path):
 
 
 def test_killed_run_resumes_to_exactly_the_same_result(tiny_root, tmp_path):
-    cfg = tiny_config(tiny_root, train={"epochs": 3})
+    cfg = tiny_config(tiny_root, train={"epochs": 3, "eval_every": 3})  # final metrics only
     cfg_path = tmp_path / "cfg.json"
     cfg_path.write_text(json.dumps(cfg.to_dict()))
     run = cli("train", "--config", str(cfg_path), "--device", "cpu", "--out")
@@ -209,12 +214,7 @@ def test_cli_evaluate_and_embed(tiny_root, trained_run, tmp_path):
     cfg = tiny_config(tiny_root, train={"epochs": 1})
     ckpt = trained_run / "last.pt"
     out = tmp_path / "metrics.json"
-    subprocess.run(
-        cli("evaluate", str(ckpt), "--device", "cpu", "--out", str(out)),
-        env=env(),
-        check=True,
-        capture_output=True,
-    )
+    assert main(["evaluate", str(ckpt), "--device", "cpu", "--out", str(out)]) == 0
     report = json.loads(out.read_text())
     dataset = load_dataset(cfg.data, progress=False)
     assert len(report["per_query"]) == len(dataset.query)
@@ -227,11 +227,8 @@ def test_cli_evaluate_and_embed(tiny_root, trained_run, tmp_path):
     for frame in dataset.query[0].frames:
         shutil.copy(frame, tracklet_dir / frame.name)
     feats = tmp_path / "feats.pt"
-    subprocess.run(
-        cli("embed", str(ckpt), str(tracklet_dir), "--device", "cpu", "--out", str(feats)),
-        env=env(),
-        check=True,
-        capture_output=True,
+    assert (
+        main(["embed", str(ckpt), str(tracklet_dir), "--device", "cpu", "--out", str(feats)]) == 0
     )
     saved = torch.load(feats, weights_only=True)
     assert saved["tracklets"] == [str(tracklet_dir)]
@@ -251,14 +248,23 @@ def test_cli_evaluate_and_embed(tiny_root, trained_run, tmp_path):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["train", "--profile", "huge"], "invalid choice: 'huge'"),
         (["train", "--set", "epochs=3"], "expected SECTION.NAME=VALUE"),
         (["train", "--set", "train.epoch=3"], "bad --set"),
         (["evaluate", "missing.pt"], "missing.pt: checkpoint not found"),
         (["train", "--root", "/nonexistent/mars", "--epochs", "1"], "/nonexistent/mars"),
     ],
 )
-def test_cli_bad_arguments_fail_with_a_message(args, message, tmp_path):
-    proc = subprocess.run(cli(*args), env=env(), capture_output=True, text=True, cwd=tmp_path)
-    assert proc.returncode != 0
-    assert message in proc.stderr
+def test_cli_bad_arguments_fail_with_a_message(args, message, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"reidlib {args[0]}: error: ") and message in err
+
+
+def test_console_entry_point_rejects_bad_arguments(tmp_path):
+    # the real `python -m reidlib` process: argparse's own error and exit status 2
+    proc = subprocess.run(
+        cli("train", "--profile", "huge"), env=env(), capture_output=True, text=True, cwd=tmp_path
+    )
+    assert proc.returncode == 2
+    assert "invalid choice: 'huge'" in proc.stderr
