@@ -18,7 +18,12 @@ from reidlib.cli import main
 from reidlib.config import RunConfig, load_profile
 from reidlib.data import build_test_transform, make_synthetic
 from reidlib.evaluation.features import extract_features
-from reidlib.training.checkpoint import load_checkpoint, load_transfer
+from reidlib.training.checkpoint import (
+    link_checkpoint,
+    load_checkpoint,
+    load_transfer,
+    save_checkpoint,
+)
 from reidlib.training.runner import load_dataset, load_trained, train
 from reidlib.training.trainer import Trainer
 
@@ -88,6 +93,8 @@ def test_training_is_repeatable_and_logs_every_term(tiny_root, tmp_path):
     b = train(sparse, out_dir=tmp_path / "b", progress=False).history
     assert untimed(a) == untimed(b)
     assert load_checkpoint(tmp_path / "b" / "last.pt")["epoch"] == 2  # the final epoch writes
+    # epoch 2 is evaluated and checkpointed: best.pt is a second name for last.pt's bytes
+    assert (tmp_path / "a" / "best.pt").samefile(tmp_path / "a" / "last.pt")
     assert [r["epoch"] for r in a] == [1, 2]
     for key in ("total", "id", "rll", "center", "eatt", "lr", "rank1", "mAP", "num_valid_queries"):
         assert key in a[-1], key
@@ -98,6 +105,17 @@ def test_training_is_repeatable_and_logs_every_term(tiny_root, tmp_path):
     # reference schedule, 1 warm-up epoch, milestone 2: epoch e runs at k = e + 1, so
     # k = 1 -> 3.5e-4 (warm-up over), k = 2 -> 3.5e-4 · 0.1 (milestone 2 reached)
     assert [r["lr"] for r in a] == pytest.approx([3.5e-4, 3.5e-5])
+
+
+def test_linked_checkpoint_keeps_its_bytes_when_the_source_is_replaced(tmp_path):
+    last, best = tmp_path / "last.pt", tmp_path / "best.pt"
+    save_checkpoint({"epoch": 1}, last)
+    best.write_bytes(b"older best")
+    link_checkpoint(last, best)
+    assert load_checkpoint(best)["epoch"] == 1
+    save_checkpoint({"epoch": 2}, last)  # a later epoch replaces last.pt, not its old bytes
+    assert load_checkpoint(best)["epoch"] == 1 and load_checkpoint(last)["epoch"] == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["best.pt", "last.pt"]  # no temp left
 
 
 def test_killed_run_resumes_to_exactly_the_same_result(tiny_root, tmp_path):

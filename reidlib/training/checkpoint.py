@@ -8,6 +8,7 @@ either the previous complete file or the new one, never a torn file.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -29,6 +30,25 @@ def save_checkpoint(state: dict[str, Any], path: Path | str) -> None:
             torch.save({"format": FORMAT, **state}, fh)
             fh.flush()
             os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def link_checkpoint(source: Path | str, path: Path | str) -> None:
+    """Makes `path` a hard link to the finished checkpoint `source` (a copy where the file
+    system has no hard links), atomically: `path` is the old file or the new one, never torn.
+    Replacing `source` later leaves `path` as it is."""
+    source, path = Path(source), Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        os.unlink(tmp)
+        try:
+            os.link(source, tmp)
+        except OSError:
+            shutil.copyfile(source, tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -34,7 +34,12 @@ from reidlib.losses import ReIDLoss, make_center_optimizer, step_centers
 from reidlib.network import build_network
 from reidlib.network.backbone import OUT_CHANNELS
 from reidlib.seeding import epoch_seed, seed_everything
-from reidlib.training.checkpoint import load_checkpoint, load_transfer, save_checkpoint
+from reidlib.training.checkpoint import (
+    link_checkpoint,
+    load_checkpoint,
+    load_transfer,
+    save_checkpoint,
+)
 from reidlib.training.distributed import (
     DistInfo,
     DistributedBatchSampler,
@@ -333,13 +338,17 @@ class Trainer:
         resumed run replays the epochs after it exactly); `best.pt` on a better rank-1."""
         assert self.out_dir is not None
         state = self.state_dict()
-        if "rank1" in record and record["rank1"] > self.best_rank1:
+        best = "rank1" in record and record["rank1"] > self.best_rank1
+        if best:
             self.best_rank1 = record["rank1"]
             state["best_rank1"] = self.best_rank1
-            save_checkpoint(state, self.out_dir / BEST)
         every, total = self.cfg.train.checkpoint_every, self.cfg.train.epochs
         if self.epoch % every == 0 or self.epoch == total:
             save_checkpoint(state, self.out_dir / LAST)  # the file a resumed run starts from
+            if best:  # the same bytes: a second name for the file, not a second write
+                link_checkpoint(self.out_dir / LAST, self.out_dir / BEST)
+        elif best:
+            save_checkpoint(state, self.out_dir / BEST)
         lines = "".join(json.dumps(r) + "\n" for r in self.history)
         tmp = self.out_dir / "history.jsonl.tmp"
         tmp.write_text(lines)
