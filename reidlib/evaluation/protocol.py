@@ -73,6 +73,19 @@ def evaluate_tracklets(
     )
     q = extract_features(net, query, desc="query", **common)
     g = extract_features(net, gallery, desc="gallery", **common)
+    return score_features(q, g, query, gallery, metric=metric)
+
+
+def score_features(
+    q: Tensor,
+    g: Tensor,
+    query: Sequence[Tracklet],
+    gallery: Sequence[Tracklet],
+    *,
+    metric: str = "sqeuclidean",
+) -> TrackletEvaluation:
+    """Ranks `g` for every row of `q` and scores CMC/mAP with the MARS protocol; the rows
+    belong to `query` and `gallery`, whose pids and camids decide the matches."""
     ids = (
         np.array([t.pid for t in query]),
         np.array([t.pid for t in gallery]),
