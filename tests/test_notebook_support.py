@@ -41,6 +41,19 @@ def test_config_diff_lists_exactly_what_the_quick_profile_changes():
     assert config_diff(full, full) == []
 
 
+def test_table_rows_take_the_profiles_table_schedule():
+    quick = load_profile("quick")
+    rows = [load_profile("quick", preset=p) for p in ("table1_resnet50_ibn_a", "table4_b32")]
+    assert rows[0].digest() == rows[1].digest() != quick.digest()  # one base row, own schedule
+    assert rows[0].train.epochs == 8 < quick.train.epochs
+    assert config_diff(quick, rows[0]) == [
+        {"setting": "train.epochs", "base": 16, "other": 8},
+        {"setting": "train.milestones", "base": (12, 15), "other": (6, 7)},
+    ]
+    # the full profile trains every row like the base run: the base row is the base run
+    assert load_profile("full", preset="table3_t4").digest() == load_profile("full").digest()
+
+
 def test_start_notebook_resolves_folders_and_seeds(tmp_path):
     nb = start_notebook("99_probe", device="cpu", seed=3, out_dir=str(tmp_path / "out"))
     assert nb.out_dir == tmp_path / "out" and nb.out_dir.is_dir()
@@ -81,9 +94,13 @@ def test_training_curves_plot_the_logged_values(tmp_path):
     assert list(lines["eq2"].get_ydata()) == [1e-4, 2e-4, 3e-4]
     assert list(lines["this run"].get_ydata()) == [1e-4, 2e-4]  # this run's points
     assert list(lines["this run"].get_xdata()) == [1, 2]
-    fig = plot_metrics({"run": HISTORY}, baselines={"untrained": 5.0})
+    fig = plot_metrics(
+        {"run": HISTORY}, baselines={"untrained": 5.0, "pixels": {"rank1": 7.0, "mAP": 6.0}}
+    )
     assert fig.axes[0].lines[0].get_xydata().tolist() == [[2, 40.0]]  # epochs with a rank1
-    assert list(fig.axes[0].lines[1].get_ydata()) == [5.0, 5.0]
+    assert [list(line.get_ydata()) for line in fig.axes[0].lines[1:]] == [[5.0, 5.0], [7.0, 7.0]]
+    assert [list(line.get_ydata()) for line in fig.axes[1].lines[1:]] == [[6.0, 6.0]]
+    assert [t.get_text() for t in fig.axes[1].texts] == ["pixels"]
 
 
 def test_attention_histograms_split_frames_by_the_erased_flag():

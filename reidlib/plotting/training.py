@@ -71,14 +71,15 @@ def plot_lr(
 def plot_metrics(
     histories: Mapping[str, Sequence[Mapping[str, Any]]],
     *,
-    baselines: Mapping[str, float] | None = None,
+    baselines: Mapping[str, float | Mapping[str, float]] | None = None,
     out: Path | None = None,
 ) -> Figure:
     """Rank-1 and mAP at each evaluation, one line per run.
 
     Args:
         histories: run label -> epoch log records; records without `rank1` are skipped.
-        baselines: label -> rank-1 drawn as a horizontal line (e.g. the untrained network).
+        baselines: label -> a rank-1 value, or a `{"rank1": ..., "mAP": ...}` mapping, drawn
+            as labelled horizontal lines (e.g. the untrained network, chance).
     """
     fig = Figure(figsize=(9, 3.2), layout="constrained")
     axes = fig.subplots(1, 2)
@@ -89,8 +90,14 @@ def plot_metrics(
         ax.set_title("rank-1 (%)" if key == "rank1" else "mAP (%)", fontsize=9)
         ax.set_xlabel("epoch")
     for label, value in (baselines or {}).items():
-        axes[0].axhline(value, color="grey", ls="--", lw=0.8)
-        axes[0].annotate(label, (0, value), fontsize=7, color="grey", va="bottom")
+        values = value if isinstance(value, Mapping) else {"rank1": value}
+        for key, ax in zip(("rank1", "mAP"), axes):
+            if key in values:
+                ax.axhline(values[key], color="grey", ls="--", lw=0.8)
+                ax.annotate(  # x in axes coordinates: the label stays inside the plot
+                    label, (0.01, values[key]), xycoords=ax.get_yaxis_transform(),
+                    fontsize=7, color="grey", va="bottom",
+                )  # fmt: skip
     axes[0].legend(fontsize=7)
     return save_figure(fig, out)
 
