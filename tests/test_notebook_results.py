@@ -35,12 +35,15 @@ def test_each_notebook_labels_its_results(stem):
     assert (FIGURES / stem / "table.csv").is_file()
 
 
-def test_training_learns_beyond_the_untrained_network():
+def test_training_learns_far_beyond_the_untrained_network():
     metrics = read("02_training")
     untrained, trained = metrics["untrained"], metrics["runs"][0]
+    pixels = metrics["pixels"]
     assert trained["num_valid_queries"] == untrained["num_valid_queries"] > 0
-    # what a dozen CPU epochs from random initialisation reach on the synthetic MARS layout
-    # (README, "Results"): mAP and rank-5 well above the untrained network's on the same queries
-    assert trained["mAP"] >= 1.5 * untrained["mAP"], (trained, untrained)
-    assert trained["rank5"] >= 1.5 * untrained["rank5"], (trained, untrained)
-    assert trained["rank1"] > untrained["rank1"], (trained, untrained)
+    assert pixels["num_valid_queries"] == untrained["num_valid_queries"]
+    # 16 CPU epochs from random initialisation on the synthetic MARS layout (README, "Results"):
+    # measured rank-1 20.9 / mAP 25.6 against 3.0 / 5.1 untrained; asserted with some room
+    assert trained["rank1"] >= 3 * untrained["rank1"], (trained, untrained)
+    assert trained["rank1"] >= 4 * untrained["chance_rank1"], trained
+    assert trained["mAP"] >= 3 * untrained["mAP"], (trained, untrained)
+    assert trained["rank5"] >= 3 * untrained["rank5"], (trained, untrained)
