@@ -60,7 +60,9 @@ def test_start_notebook_resolves_folders_and_seeds(tmp_path):
     assert nb.generator.initial_seed() == 3
     cfg = nb.config("table3_t8")
     assert cfg.data.clip_len == 8 and cfg.train.seed == 3 and cfg.data.root.endswith("mars")
-    nb = start_notebook("99_probe", device="cpu", data_root=str(tmp_path / "mine"))
+    nb = start_notebook(
+        "99_probe", device="cpu", data_root=str(tmp_path / "mine"), out_dir=str(tmp_path / "o2")
+    )
     assert nb.config().data.root == str(tmp_path / "mine")
     assert nb.config(dataset="prid2011").data.root == "data/synthetic/prid2011"
     with pytest.raises(ValueError, match="PROFILE"):
