@@ -1,4 +1,4 @@
-"""Bootstrap intervals over queries, paired differences and verdicts."""
+"""Bootstrap intervals over queries, paired differences, verdicts and the paper's claims."""
 
 from __future__ import annotations
 
@@ -8,7 +8,10 @@ import math
 import numpy as np
 import pytest
 
+from reidlib import claims, paper
+from reidlib.claims import CLAIMS, Claim, claims_for
 from reidlib.evaluation import (
+    Difference,
     QueryOutcomes,
     bootstrap_ci,
     difference_of_differences,
@@ -217,6 +220,55 @@ def test_verdict_tolerance_and_bad_input():
 def test_format_interval():
     assert format_interval(20.94, (15.2, 26.71)) == "20.9 [15.2, 26.7]"
     assert format_interval(-0.333, (-1.0, 0.5), digits=2) == "-0.33 [-1.00, 0.50]"
+
+
+def test_claims_cover_the_tables_and_agree_with_the_paper_numbers():
+    counts = {t: len(claims_for(t)) for t in ("I", "III", "IV", "V")}
+    assert counts == {"I": 3, "III": 4, "IV": 4, "V": 1}  # Table I has no MARS mAP
+    assert len(CLAIMS) == sum(counts.values())
+    for claim in CLAIMS:
+        rows = getattr(paper, f"TABLE_{claim.table}")
+        for d in claim.datasets:
+            assert rows[claim.baseline][d][claim.metric] is not None, claim
+            assert rows[claim.setting][d][claim.metric] is not None, claim
+        point = (claim.paper_difference, claim.paper_difference)
+        assert verdict(point, expected=claim.expected, tolerance=claim.tolerance) == SAME, claim
+    [transfer] = claims_for("V")
+    v = paper.TABLE_V
+    gain_ilids = v["MARS"]["ilidsvid"]["rank1"] - v["ImageNet"]["ilidsvid"]["rank1"]
+    gain_prid = v["MARS"]["prid2011"]["rank1"] - v["ImageNet"]["prid2011"]["rank1"]
+    assert transfer.paper_difference == pytest.approx(gain_ilids - gain_prid)  # 8.00 − 0.03
+    assert [c.metric for c in claims_for("III", dataset="mars")] == ["rank1", "mAP"]
+    with pytest.raises(ValueError, match="Unknown table 'II'"):
+        claims_for("II")
+
+
+def test_claims_read_their_numbers_from_reidlib_paper(monkeypatch):
+    [claim] = [c for c in claims_for("III", dataset="mars") if c.metric == "mAP"]
+    assert claim.paper_difference == pytest.approx(83.9 - 82.71)
+    monkeypatch.setitem(paper.TABLE_III["T=8"]["mars"], "mAP", 85.0)
+    assert claim.paper_difference == pytest.approx(83.9 - 85.0)
+    assert claims.paper is paper
+
+
+def test_claim_report_is_one_computed_line():
+    claim = Claim(
+        table="IV",
+        description="B=36 vs B=32 differs by under 1 point",
+        baseline="B=32 (C=8, K=4)",
+        setting="B=36 (C=6, K=6)",
+        datasets=("mars",),
+        metric="rank1",
+        expected="within",
+    )
+    resolved = Difference(value={"rank1": 0.25}, interval={"rank1": (-0.5, 0.75)})
+    assert claim.judge(resolved) == SAME
+    assert claim.report(resolved) == (
+        "Table IV, mars rank1: B=36 vs B=32 differs by under 1 point: "
+        "paper +0.60, ours 0.2 [-0.5, 0.8] -> same direction as the paper"
+    )
+    wide = Difference(value={"rank1": 0.25}, interval={"rank1": (-4.0, 4.5)})
+    assert claim.report(wide).endswith("-> not resolved at this scale")
 
 
 def test_all_resamples_come_from_one_index_matrix(monkeypatch):
