@@ -198,6 +198,53 @@ def test_top_valid_items_on_a_boundary_tie():
     assert top_valid_items(dist, removed, k=4).tolist() == [[1, 2, -1, -1]]
 
 
+def test_top_valid_items_matches_brute_force():
+    for seed in range(0, 300, 3):
+        dist, q_pids, g_pids, q_camids, g_camids = random_case(seed)
+        removed = (q_pids[:, None] == g_pids) & (q_camids[:, None] == g_camids)
+        ref = brute_force(dist, q_pids, g_pids, q_camids, g_camids, top_k=6)[5]
+        np.testing.assert_array_equal(
+            top_valid_items(dist, removed, k=6), ref, err_msg=f"seed {seed}"
+        )
+        # a looser bound (here the row maximum) gives the same lists
+        loose = top_valid_items(dist, removed, k=6, bound=dist.max(axis=1))
+        np.testing.assert_array_equal(loose, ref, err_msg=f"seed {seed}")
+
+
+def test_every_distance_tied_ranks_by_gallery_index():
+    # all distances equal: each query's list is the gallery in index order, minus its removed items
+    rng = np.random.default_rng(3)
+    q_pids, g_pids = rng.integers(0, 10, 60), rng.integers(0, 10, 400)
+    q_camids, g_camids = rng.integers(0, 3, 60), rng.integers(0, 3, 400)
+    dist = np.full((60, 400), 2.0)
+    ref = brute_force(dist, q_pids, g_pids, q_camids, g_camids, top_k=12)
+    res = evaluate_detailed(dist, q_pids, g_pids, q_camids, g_camids, top_k=12, chunk_size=7)
+    np.testing.assert_allclose(res.cmc, ref[0], rtol=1e-12)
+    np.testing.assert_array_equal(res.first_match_rank, ref[2])
+    np.testing.assert_allclose(res.average_precision, ref[3], rtol=1e-12)
+    np.testing.assert_array_equal(res.top_indices, ref[5])
+    np.testing.assert_array_equal(res.top_matches, ref[6])
+
+
+def test_integer_half_precision_and_grad_inputs_agree():
+    # small integer distances are exact in every dtype, so ranks and ties are the same
+    rng = np.random.default_rng(4)
+    ids = random_case(4)[1:]
+    dist = rng.integers(0, 4, (len(ids[0]), len(ids[1])))
+    ref = evaluate_detailed(dist.astype(np.float64), *ids, top_k=5)
+    inputs = [
+        dist,
+        torch.from_numpy(dist).half(),
+        torch.from_numpy(dist).bfloat16(),
+        torch.from_numpy(dist).float().requires_grad_(),
+    ]
+    for x in inputs:
+        res = evaluate_detailed(x, *ids, top_k=5)
+        np.testing.assert_array_equal(res.cmc, ref.cmc)
+        np.testing.assert_array_equal(res.average_precision, ref.average_precision)
+        np.testing.assert_array_equal(res.top_indices, ref.top_indices)
+
+
 # ----------------------------------------------------------------------------- distances
 
 
