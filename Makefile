@@ -3,6 +3,7 @@
 #
 #   make run                                             # quick profile, synthetic data, CPU
 #   make run PROFILE=full DATA_ROOT=data/mars DEVICE=cuda  # the paper's settings on real data
+#                                      # (ImageNet files in data/weights, or WEIGHTS_DIR=...)
 
 PYTHON ?= python3
 VENV := venv
@@ -10,6 +11,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PROFILE ?= quick
 DATA_ROOT ?=
+WEIGHTS_DIR ?= data/weights
 DEVICE ?= auto
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 EXECUTED := build/notebooks/$(PROFILE)
@@ -38,7 +40,8 @@ run: $(STAMP) $(if $(filter quick,$(PROFILE)),data)
 	  name=$$(basename $$nb); start=$$(date +%s); \
 	  echo "== $$nb ($(PROFILE))"; \
 	  $(BIN)/papermill -k python3 --cwd notebooks --progress-bar $$nb $(EXECUTED)/$$name \
-	    -p PROFILE $(PROFILE) -p DATA_ROOT "$(DATA_ROOT)" -p DEVICE $(DEVICE) \
+	    -p PROFILE $(PROFILE) -p DATA_ROOT "$(DATA_ROOT)" \
+	    -p WEIGHTS_DIR "$(WEIGHTS_DIR)" -p DEVICE $(DEVICE) \
 	    || { echo "make run: $$nb failed; the executed copy with the error is $(EXECUTED)/$$name"; exit 1; }; \
 	  echo "== $$nb done in $$(( $$(date +%s) - start )) s"; \
 	done

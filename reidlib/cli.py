@@ -11,6 +11,7 @@ import argparse
 import ast
 import json
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -33,40 +34,62 @@ def _parse_set(items: Sequence[str]) -> dict[str, dict[str, object]]:
     return overrides
 
 
+def _absolute(path: Path | None) -> str | None:
+    """A path the user typed, taken from the working directory as in every Unix tool."""
+    return None if path is None else str(path.expanduser().absolute())
+
+
 def _config(args: argparse.Namespace):
-    from reidlib.config import RunConfig, load_profile
+    """The run configuration from the profile / preset / config file and the flags, with the
+    ImageNet file found and checked (a missing one stops here, before any data is read)."""
+    from reidlib.config import RunConfig, load_profile, resolve_weights
 
     if args.config:
-        cfg = RunConfig.from_dict(json.loads(Path(args.config).read_text()))
+        config = Path(args.config)
+        if not config.is_file():
+            raise FileNotFoundError(f"{config}: config file not found (a run's config.json)")
+        try:
+            cfg = RunConfig.from_dict(json.loads(config.read_text()))
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{config}: not valid JSON ({err})") from None
     else:
         cfg = load_profile(args.profile, dataset=args.dataset, preset=args.preset)
+    if args.random_init and args.weights is not None:
+        raise ValueError("--random-init and --weights contradict each other: give one")
     overrides = _parse_set(args.set or [])
     for section, key, value in (
-        ("data", "root", args.root),
+        ("data", "root", _absolute(args.root)),
         ("train", "epochs", args.epochs),
-        ("model", "pretrained_path", args.weights),
-        ("train", "init_checkpoint", args.init_checkpoint),
+        ("model", "weights", _absolute(args.weights)),
+        ("model", "weights_dir", _absolute(args.weights_dir)),
+        ("model", "init", "random" if args.random_init else None),
+        ("train", "init_checkpoint", _absolute(args.init_checkpoint)),
     ):
         if value is not None:
-            overrides.setdefault(section, {})[key] = (
-                str(value) if isinstance(value, Path) else value
-            )
+            overrides.setdefault(section, {})[key] = value
     if args.root is not None:
         overrides["data"].setdefault("synthetic", False)  # a user's root is never written to
-    try:
-        return cfg.with_overrides(**overrides)
-    except TypeError as err:
-        raise ValueError(f"bad --set: {err}") from err
+    return resolve_weights(cfg.with_overrides(**overrides))
 
 
 def _train(args: argparse.Namespace) -> int:
-    cfg = _config(args)  # bad settings fail before torch is imported
+    cfg = _config(args)  # bad settings and a missing weights file fail before torch is imported
 
     from reidlib.seeding import resolve_device
+
+    device = resolve_device(args.device)
+    if args.fast_dev_run is not None:
+        from reidlib.training.fast_dev_run import fast_dev_run, format_report
+
+        out = Path(_absolute(args.out) or tempfile.mkdtemp(prefix="reidlib-fast-dev-run-"))
+        report = fast_dev_run(cfg, steps=args.fast_dev_run, out_dir=out, device=device)
+        print(format_report(report, out_dir=out))
+        return 0
+
     from reidlib.training.runner import run_dir, train
 
-    out = args.out or run_dir(cfg)
-    trainer = train(cfg, out_dir=out, device=resolve_device(args.device), resume=not args.no_resume)
+    out = _absolute(args.out) or run_dir(cfg)
+    trainer = train(cfg, out_dir=out, device=device, resume=not args.no_resume)
     if trainer.transfer is not None:
         print(trainer.transfer)
     if trainer.dist.is_main:
@@ -205,12 +228,36 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", type=Path, help="a config.json written by an earlier run")
     p.add_argument("--root", type=Path, help="dataset root in its native layout")
     p.add_argument("--epochs", type=int)
-    p.add_argument("--weights", type=Path, help="local ImageNet weights for the backbone")
+    p.add_argument(
+        "--weights",
+        type=Path,
+        help="the backbone's ImageNet file (default: found in --weights-dir)",
+    )
+    p.add_argument(
+        "--weights-dir",
+        type=Path,
+        help="folder holding the official ImageNet files (default data/weights)",
+    )
+    p.add_argument(
+        "--random-init",
+        action="store_true",
+        help="train from random weights instead of ImageNet (recorded as init 'random')",
+    )
     p.add_argument("--init-checkpoint", type=Path, help="transfer learning: a reidlib checkpoint")
     p.add_argument("--set", action="append", metavar="SECTION.NAME=VALUE", help="any setting")
-    p.add_argument("--out", type=Path, help="run folder (default runs/<dataset>-<digest>)")
+    p.add_argument(
+        "--out",
+        type=Path,
+        help="run folder (default runs/<dataset>-<digest>; a temporary folder with --fast-dev-run)",
+    )
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
     p.add_argument("--no-resume", action="store_true", help="start afresh even if out has a run")
+    p.add_argument(
+        "--fast-dev-run",
+        type=int,
+        metavar="N",
+        help="N training steps and a small evaluation at the exact settings, then a report",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:

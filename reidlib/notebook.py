@@ -26,7 +26,6 @@ from reidlib.results import (
     figures_dir,
     paper_rows,
     paper_vs_ours,
-    resolve,
     run_record,
     write_metrics,
     write_table,
@@ -41,7 +40,9 @@ class NotebookRun:
     stem: str  # notebook file name without `.ipynb`, e.g. "04_clip_length"
     profile: str  # "quick" | "full"
     dataset: str  # "mars" | "prid2011" | "ilidsvid"
+    repo: Path  # the repository the notebook lives in: relative paths are taken from here
     data_root: str  # "" = the profile's default root for each dataset
+    weights_dir: Path  # the ImageNet files of the full profile (`reidlib.config.IMAGENET_FILES`)
     device: torch.device
     seed: int
     out_dir: Path  # figures/<profile>/<stem>/ unless the notebook was given another
@@ -53,6 +54,11 @@ class NotebookRun:
     def device_label(self) -> str:
         return device_name(self.device)
 
+    def resolve(self, path: str | Path) -> Path:
+        """`path` as given when absolute, else relative to the notebook's repository."""
+        path = Path(path)
+        return path if path.is_absolute() else self.repo / path
+
     def config(self, preset: str | None = None, *, dataset: str | None = None, **sections):
         """The run configuration of this notebook's profile for a table preset.
 
@@ -63,9 +69,12 @@ class NotebookRun:
         """
         dataset = dataset or self.dataset
         cfg = load_profile(self.profile, dataset=dataset, preset=preset)
-        overrides: dict[str, dict[str, Any]] = {"train": {"seed": self.seed}}
-        if self.data_root and dataset == self.dataset:
-            overrides["data"] = {"root": self.data_root}
+        root = self.data_root if self.data_root and dataset == self.dataset else cfg.data.root
+        overrides: dict[str, dict[str, Any]] = {
+            "train": {"seed": self.seed},
+            "data": {"root": str(self.resolve(root))},
+            "model": {"weights_dir": str(self.weights_dir)},
+        }
         for section, values in sections.items():
             overrides.setdefault(section, {}).update(values)
         return cfg.with_overrides(**overrides)
@@ -79,7 +88,7 @@ class NotebookRun:
         from reidlib.training.runner import train
 
         cfg = cfg if cfg is not None else self.config(preset, **kwargs)
-        return train(cfg, device=self.device, progress=self.progress)
+        return train(cfg, runs_root=self.repo / "runs", device=self.device, progress=self.progress)
 
     def ablation(
         self,
@@ -128,12 +137,25 @@ class NotebookRun:
         return self.out_dir / name
 
 
+def notebook_repo(start: Path | None = None) -> Path:
+    """The repository a notebook runs in: the nearest folder at or above `start` (default the
+    working directory, which Jupyter and papermill set to the notebook's folder) that holds
+    `notebooks/` and `pyproject.toml`; else `start` itself. A notebook opened from another copy
+    of the repository thus reads and writes that copy, whichever reidlib is installed."""
+    start = (start or Path.cwd()).resolve()
+    for folder in (start, *start.parents):
+        if (folder / "notebooks").is_dir() and (folder / "pyproject.toml").is_file():
+            return folder
+    return start
+
+
 def start_notebook(
     stem: str,
     *,
     profile: str = "quick",
     dataset: str = "mars",
     data_root: str = "",
+    weights_dir: str = "data/weights",
     device: str = "auto",
     seed: int = 0,
     out_dir: str = "",
@@ -143,23 +165,28 @@ def start_notebook(
 
     Args:
         stem: the notebook's file name without `.ipynb`.
-        profile, dataset, data_root, device, seed, out_dir: the notebook's parameters cell
-            (`""` means the default: the profile's data root, `figures/<profile>/<stem>/`).
+        profile, dataset, data_root, weights_dir, device, seed, out_dir: the notebook's
+            parameters cell (`""` means the default: the profile's data root,
+            `figures/<profile>/<stem>/`); relative paths are taken from the notebook's
+            repository (`notebook_repo`).
         progress: tqdm bars while training and evaluating.
     """
     if profile not in ("quick", "full"):
         raise ValueError(f"PROFILE must be 'quick' or 'full', got {profile!r}")
     generator = seed_everything(seed)
-    out = resolve(out_dir) if out_dir else figures_dir(profile, stem)
-    out.mkdir(parents=True, exist_ok=True)
-    return NotebookRun(
+    repo = notebook_repo()
+    run = NotebookRun(
         stem=stem,
         profile=profile,
         dataset=dataset,
-        data_root=str(resolve(data_root)) if data_root else "",
+        repo=repo,
+        data_root=data_root,
+        weights_dir=repo / weights_dir,
         device=resolve_device(device),
         seed=seed,
-        out_dir=out,
+        out_dir=repo / out_dir if out_dir else figures_dir(repo, profile, stem),
         generator=generator,
         progress=progress,
     )
+    run.out_dir.mkdir(parents=True, exist_ok=True)
+    return run

@@ -16,25 +16,12 @@ from typing import Any
 import pandas as pd
 import torch
 
-import reidlib
+from reidlib.config import RunConfig
 
 
-def repo_root() -> Path:
-    """The checkout reidlib is installed from (editable install), else the working directory."""
-    root = Path(reidlib.__file__).resolve().parents[1]
-    return root if (root / "pyproject.toml").is_file() else Path.cwd()
-
-
-def resolve(path: str | Path) -> Path:
-    """`path` as given when absolute, else relative to the repository root (notebooks run from
-    `notebooks/` or elsewhere and still find `data/`, `runs/` and `figures/`)."""
-    path = Path(path)
-    return path if path.is_absolute() else repo_root() / path
-
-
-def figures_dir(profile: str, notebook: str) -> Path:
-    """`figures/<profile>/<notebook-stem>/`, created."""
-    out = resolve(Path("figures") / profile / notebook)
+def figures_dir(repo: Path, profile: str, notebook: str) -> Path:
+    """`<repo>/figures/<profile>/<notebook-stem>/`, created."""
+    out = repo / "figures" / profile / notebook
     out.mkdir(parents=True, exist_ok=True)
     return out
 
@@ -97,9 +84,11 @@ def paper_vs_ours(
     """One row per setting: the paper's value beside ours, labelled with where ours came from.
 
     Each input row needs `setting`, `metric`, `paper` (None where the paper is silent) and
-    `ours`.
+    `ours`; rows measured on a trained run also carry `init` (how it started, `init_label`).
     """
-    table = pd.DataFrame(list(rows), columns=["setting", "metric", "paper", "ours"])
+    rows = list(rows)
+    trained = ["init"] if any("init" in r for r in rows) else []
+    table = pd.DataFrame(rows, columns=["setting", "metric", "paper", "ours", *trained])
     table["ours"] = table["ours"].astype(float).round(2)
     table["profile"] = profile
     table["dataset"] = dataset
@@ -107,9 +96,17 @@ def paper_vs_ours(
     return table
 
 
+def init_label(cfg: RunConfig) -> str:
+    """How a run's weights started: "ImageNet init", "random init" or "transfer"."""
+    if cfg.train.init_checkpoint is not None:
+        return "transfer"
+    return "ImageNet init" if cfg.model.init == "imagenet" else "random init"
+
+
 def run_record(trainer: Any, *, setting: str) -> dict[str, Any]:
     """One table row's measured values from a finished run: its last evaluation (rank-k, mAP,
-    chance rank-1, valid queries), epochs, training seconds and where the run lives."""
+    chance rank-1, valid queries), epochs, how it was initialised, training seconds and where
+    the run lives."""
     evaluated = [r for r in trainer.history if "rank1" in r]
     if not evaluated:
         raise ValueError(f"{trainer.out_dir}: the run has no evaluation yet")
@@ -119,6 +116,7 @@ def run_record(trainer: Any, *, setting: str) -> dict[str, Any]:
         "setting": setting,
         "dataset": trainer.cfg.data.dataset,
         "epochs": last["epoch"],
+        "init": init_label(trainer.cfg),
         **{k: last[k] for k in metrics if k in last},
         "train_seconds": round(sum(r["train_seconds"] for r in trainer.history), 1),
         "run_dir": str(trainer.out_dir),
@@ -142,6 +140,7 @@ def paper_rows(
                         "metric": metric,
                         "paper": cell[metric],
                         "ours": run[metric],
+                        "init": run["init"],
                     }
                 )
     return rows

@@ -143,8 +143,11 @@ def test_tracklet_dataset_stacks_the_dense_clips(tracklet):
     assert capped[0][0].shape[0] == 2
 
 
-@pytest.mark.parametrize(("size", "pad"), [((224, 112), 10), ((64, 32), 3), ((32, 16), 1)])
-def test_padding_scales_with_the_input_size(size, pad):
+@pytest.mark.parametrize(
+    ("size", "pad"),
+    [((256, 128), 10), ((224, 112), 10), ((64, 32), 3), ((32, 16), 1)],  # the paper's 10 px
+)
+def test_padding_is_the_papers_and_scales_down_only_below_224(size, pad):
     transform = build_train_transform(size=size)
     pads = [t.padding for t in transform.frame.transforms if isinstance(t, v2.Pad)]
     assert pads == [pad]

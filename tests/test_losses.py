@@ -75,7 +75,7 @@ def test_label_smoothing_without_smoothing_is_cross_entropy():
 
 
 def test_label_smoothing_rejects_unknown_k():
-    with pytest.raises(ValueError, match="'classes' or 'batch'"):
+    with pytest.raises(ValueError, match="'classes', 'batch'"):
         LabelSmoothingCrossEntropy(k="ids")
 
 
@@ -129,13 +129,53 @@ def test_rll_paper_variant_by_hand():
     assert loss.item() == pytest.approx((SQRT2 - 0.7) + 0.5 * (2 - SQRT2), rel=1e-12)
 
 
-def test_rll_reference_is_scale_invariant_and_paper_is_not():
-    reference = RankedListLoss()
-    torch.testing.assert_close(reference(5 * SQUARE, SQUARE_PIDS), reference(SQUARE, SQUARE_PIDS))
-    # paper variant, raw features ×5: positives at 5√2 -> L_P = 5√2 − 0.7; every negative is
-    # at 5√2 or 10, beyond α = 2, so L_N = 0
-    paper = RankedListLoss(variant="paper")
-    assert paper(5 * SQUARE, SQUARE_PIDS).item() == pytest.approx(5 * SQRT2 - 0.7, rel=1e-12)
+def test_rll_both_variants_are_scale_invariant():
+    # both normalise: features ×5 give the same loss (paper and reference alike)
+    for variant in ("reference", "paper"):
+        loss = RankedListLoss(variant=variant)
+        torch.testing.assert_close(loss(5 * SQUARE, SQUARE_PIDS), loss(SQUARE, SQUARE_PIDS))
+
+
+def bnneck_like_batch(seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """8 ids x 4 clips of 2048-d features with norms near 45, as BNNeck outputs have: an id
+    direction plus noise of the same size, so classes overlap as they do early in training."""
+    g = gen(seed)
+    centers = torch.randn(8, 2048, generator=g)
+    pids = torch.arange(8).repeat_interleave(4)
+    x = centers[pids] + torch.randn(32, 2048, generator=g)
+    return x * 45 / x.norm(dim=1, keepdim=True).mean(), pids
+
+
+def test_rll_paper_variant_sees_negatives_on_bnneck_scale_features():
+    x, pids = bnneck_like_batch()
+    assert 40 < x.norm(dim=1).mean().item() < 50
+    # on the raw features every other-id pair is ~60 apart, far beyond α = 2: an unnormalised
+    # Eq. (7) would find no non-trivial negative and L_N would be 0
+    d = torch.cdist(x, x)
+    assert d[pids[:, None] != pids[None, :]].min().item() > 2.0
+    # normalised, different ids sit near √2 on the sphere, inside α: L_N > 0 for every anchor
+    _, loss_n = ranked_list_terms(x, pids, variant="paper")
+    assert (loss_n > 0.5).all()
+
+
+def test_rll_paper_variant_learns_to_separate_the_ids():
+    x, pids = bnneck_like_batch(1)
+    x = x.clone().requires_grad_(True)
+    optimizer = torch.optim.SGD([x], lr=2000.0)  # the gradient of a unit-sphere loss at norm 45
+    loss = RankedListLoss(variant="paper")
+    first = loss(x, pids).item()
+    for _ in range(30):
+        optimizer.zero_grad()
+        loss(x, pids).backward()
+        optimizer.step()
+    f = torch.nn.functional.normalize(x.detach(), dim=1)
+    d = torch.cdist(f, f)
+    same = pids[:, None] == pids[None, :]
+    # the loss falls, and the ids separate: positives pulled inside α − m = 0.7 on average,
+    # every negative pushed beyond where random directions sit (√2 ≈ 1.414)
+    assert loss(x, pids).item() < 0.6 * first
+    assert d[same & ~torch.eye(32, dtype=torch.bool)].mean().item() < 0.7
+    assert d[~same].min().item() > 1.45
 
 
 # id 0: a = (1, 0), a' = (1, 0) (a duplicate: d = 1e-6, a trivial positive), b = (0, 1)
@@ -170,9 +210,15 @@ def test_rll_trivial_positives_and_single_sample_class():
     torch.testing.assert_close(loss_n, torch.tensor([0.0, 0.0, ln, ln], dtype=torch.float64))
 
 
+def on_circle(*chords: float) -> torch.Tensor:
+    """Unit vectors at angles whose chord from (1, 0) is each of `chords` (d = 2 sin(θ/2))."""
+    angles = torch.tensor([2 * math.asin(c / 2) for c in chords], dtype=torch.float64)
+    return torch.stack([angles.cos(), angles.sin()], dim=1)
+
+
 def test_rll_negative_weights_follow_the_temperature():
-    # 1-D raw features (paper variant): id 0 at x = 0; id 1 at x = 0.5 and x = 1.5
-    x = torch.tensor([[0.0], [0.5], [1.5]], dtype=torch.float64)
+    # unit vectors: id 0 at (1, 0); id 1 at chord distances 0.5 and 1.5 from it
+    x = on_circle(0.0, 0.5, 1.5)
     pids = torch.tensor([0, 1, 1])
     _, loss_n = ranked_list_terms(x, pids, variant="paper", temperature=1.0)
     # anchor 0: negatives at 0.5 (L_m 1.5, w e^1.5) and 1.5 (L_m 0.5, w e^0.5):
@@ -184,8 +230,11 @@ def test_rll_negative_weights_follow_the_temperature():
     _, loss_n = ranked_list_terms(x, pids, variant="paper", temperature=0.0)
     assert loss_n[0].item() == pytest.approx(1.0)  # T = 0: the plain mean of 1.5 and 0.5
     loss_p, _ = ranked_list_terms(x, pids, variant="paper")
-    # id 1's positives are 1.0 apart > 0.7 -> L_P = 0.3 each; id 0 has none
-    torch.testing.assert_close(loss_p, torch.tensor([0.0, 0.3, 0.3], dtype=torch.float64))
+    # id 1's two vectors: angles 2 asin(0.25) and 2 asin(0.75) apart by Δ, chord 2 sin(Δ/2)
+    delta = 2 * math.asin(0.75) - 2 * math.asin(0.25)
+    d_pos = 2 * math.sin(delta / 2)  # 1.0392 > α − m = 0.7
+    lp = d_pos - 0.7
+    torch.testing.assert_close(loss_p, torch.tensor([0.0, lp, lp], dtype=torch.float64))
 
 
 def test_rll_is_zero_when_every_negative_is_far_and_positives_close():
@@ -197,12 +246,10 @@ def test_rll_is_zero_when_every_negative_is_far_and_positives_close():
     loss_p, loss_n = ranked_list_terms(x, pids)
     assert loss_n.abs().max().item() < 1e-10
     assert loss_p.abs().max().item() == 0.0
-    # without the normalisation's 1e-12 the antipodal pair is at exactly 2: L_N = 0 exactly
-    loss_p, loss_n = ranked_list_terms(x / x.norm(dim=1, keepdim=True), pids, normalize=False)
-    assert loss_n.tolist() == [0.0] * 4
-    # paper: raw features 20 apart, positives 0.5 apart (< α − m = 0.7)
-    x = torch.tensor([[10.0, 0.0], [10.0, 0.5], [-10.0, 0.0], [-10.0, 0.5]], dtype=torch.float64)
-    assert RankedListLoss(variant="paper")(x, pids).item() == 0.0
+    # the paper variant projects exactly onto the sphere: the antipodal pair is at exactly 2,
+    # not inside α, so L_N = 0 exactly
+    loss_p, loss_n = ranked_list_terms(x, pids, variant="paper")
+    assert loss_n.tolist() == [0.0] * 4 and loss_p.tolist() == [0.0] * 4
 
 
 def test_rll_prid_margin_makes_positives_trivial_on_the_sphere():
@@ -212,7 +259,7 @@ def test_rll_prid_margin_makes_positives_trivial_on_the_sphere():
 
 
 def test_rll_rejects_unknown_variant():
-    with pytest.raises(ValueError, match="'reference' or 'paper'"):
+    with pytest.raises(ValueError, match="'reference', 'paper'"):
         RankedListLoss(variant="pml")
 
 
@@ -220,11 +267,8 @@ def test_rll_rejects_unknown_variant():
 def test_rll_gradcheck(variant):
     # 6 samples of 3 ids in 3-D; seeded so that no distance sits on a hinge (α − m, α)
     x = torch.randn(6, 3, generator=gen(3), dtype=torch.float64)
-    if variant == "paper":
-        x = x * 0.8  # raw features: keep some negatives inside α
     pids = torch.tensor([0, 0, 1, 1, 2, 2])
-    feats = x / x.norm(dim=1, keepdim=True) if variant == "reference" else x
-    d = pairwise_euclidean(feats)
+    d = pairwise_euclidean(x / x.norm(dim=1, keepdim=True))
     assert ((d - 0.7).abs().min() > 1e-3) and ((d - 2.0).abs().min() > 1e-3)
     assert (d < 2.0).sum() > 6  # some pairs are active
     loss = RankedListLoss(variant=variant)
@@ -266,7 +310,7 @@ def test_step_centers_undoes_the_weight_and_takes_an_sgd_step():
     torch.testing.assert_close(
         center.centers.grad, beta * torch.tensor([[-2 / 3, -4 / 3], [0.0, 0.0]])
     )
-    step_centers(optimizer, center, weight=beta)
+    step_centers(optimizer, center, weight=beta, pids=CENTER_PIDS)
     # grad / β = (−2/3, −4/3); c_0 ← (0, 0) − 0.5·(−2/3, −4/3) = (1/3, 2/3)
     torch.testing.assert_close(center.centers.detach(), torch.tensor([[1 / 3, 2 / 3], [1.0, 1.0]]))
     assert optimizer.param_groups[0]["lr"] == 0.5
@@ -275,7 +319,43 @@ def test_step_centers_undoes_the_weight_and_takes_an_sgd_step():
 def test_step_centers_rejects_zero_weight():
     center = hand_centers()
     with pytest.raises(ValueError, match="weight must be > 0"):
-        step_centers(make_center_optimizer(center), center, weight=0.0)
+        step_centers(make_center_optimizer(center), center, weight=0.0, pids=CENTER_PIDS)
+
+
+def test_step_centers_half_sum_scales_each_center_as_wen_et_al():
+    center = hand_centers("half_sum")
+    beta = 5e-5  # the paper's β: whatever it is, the step undoes it
+    (beta * center(CENTER_F, CENTER_PIDS)).backward()
+    # ½Σ: ∂/∂c_0 = Σ(c_0 − f) = −((1, 0) + (0, 2)) = (−1, −2), n_0 = 2 -> / (1 + 2)
+    step_centers(make_center_optimizer(center), center, weight=beta, pids=CENTER_PIDS)
+    # c_0 ← (0, 0) − 0.5·(−1, −2)/3 = (1/6, 1/3): towards the class mean (1/2, 1), not past it
+    torch.testing.assert_close(center.centers.detach(), torch.tensor([[1 / 6, 1 / 3], [1.0, 1.0]]))
+
+
+@pytest.mark.parametrize("reduction", ["mean", "half_sum"])
+def test_centers_approach_their_class_means(reduction):
+    # 8 classes x 4 fixed features; 20 center steps at the reference lr 0.5 and β 5e-4
+    g = gen(11)
+    pids = torch.arange(8).repeat_interleave(4)
+    features = torch.randn(8, 16, generator=g)[pids] * 3 + torch.randn(32, 16, generator=g)
+    means = torch.stack([features[pids == j].mean(0) for j in range(8)])
+    center = CenterLoss(8, 16, reduction=reduction, generator=gen(12))
+    optimizer = make_center_optimizer(center)
+
+    def distance() -> float:
+        return (center.centers.detach() - means).norm(dim=1).mean().item()
+
+    start = distance()
+    for _ in range(20):
+        optimizer.zero_grad()
+        (5e-4 * center(features, pids)).backward()
+        step_centers(optimizer, center, weight=5e-4, pids=pids)
+    # each step moves c_j a fixed share of the way to its mean: 1/8 (mean, n_j/B) or 0.4
+    # (half_sum, ½·n_j/(1 + n_j)); without the 1/(1 + n_j) scale half_sum would reflect c_j
+    # about the mean at every step and the distance would never fall
+    share = 4 / 32 if reduction == "mean" else 0.5 * 4 / 5
+    assert distance() == pytest.approx(start * (1 - share) ** 20, rel=1e-3)
+    assert distance() < 0.1 * start
 
 
 def test_center_loss_gradcheck():

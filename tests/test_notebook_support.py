@@ -3,6 +3,8 @@ the notebook setup, training curves, rank-list pictures and the attention probe.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from matplotlib.colors import to_hex
@@ -10,7 +12,7 @@ from matplotlib.colors import to_hex
 from reidlib.config import config_diff, load_profile
 from reidlib.evaluation.protocol import chance_rank1
 from reidlib.evaluation.rank import EvalResult
-from reidlib.notebook import start_notebook
+from reidlib.notebook import notebook_repo, start_notebook
 from reidlib.plotting import (
     best_and_worst_queries,
     plot_attention_by_erasing,
@@ -20,6 +22,8 @@ from reidlib.plotting import (
     plot_rank_lists,
 )
 from reidlib.plotting.rank_lists import MATCH, NON_MATCH
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def test_chance_rank1_by_hand():
@@ -64,9 +68,24 @@ def test_start_notebook_resolves_folders_and_seeds(tmp_path):
         "99_probe", device="cpu", data_root=str(tmp_path / "mine"), out_dir=str(tmp_path / "o2")
     )
     assert nb.config().data.root == str(tmp_path / "mine")
-    assert nb.config(dataset="prid2011").data.root == "data/synthetic/prid2011"
+    assert nb.config(dataset="prid2011").data.root == str(REPO / "data/synthetic/prid2011")
+    assert nb.config().model.weights_dir == str(REPO / "data/weights")
     with pytest.raises(ValueError, match="PROFILE"):
         start_notebook("99_probe", profile="huge")
+
+
+def test_a_notebook_in_another_copy_of_the_repository_uses_that_copy(tmp_path, monkeypatch):
+    copy = tmp_path / "copy"
+    (copy / "notebooks").mkdir(parents=True)
+    (copy / "pyproject.toml").write_text("")
+    monkeypatch.chdir(copy / "notebooks")  # Jupyter and papermill run a notebook in its folder
+    nb = start_notebook("99_probe", device="cpu", weights_dir="w")
+    assert nb.repo == copy.resolve() != REPO
+    assert nb.out_dir == copy.resolve() / "figures" / "quick" / "99_probe" and nb.out_dir.is_dir()
+    cfg = nb.config()
+    assert cfg.data.root == str(copy.resolve() / "data" / "synthetic" / "mars")
+    assert cfg.model.weights_dir == str(copy.resolve() / "w")
+    assert notebook_repo(tmp_path) == tmp_path.resolve()  # no repository above: the folder itself
 
 
 HISTORY = [

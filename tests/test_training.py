@@ -25,7 +25,7 @@ from reidlib.training.checkpoint import (
     save_checkpoint,
 )
 from reidlib.training.runner import load_dataset, load_trained, train
-from reidlib.training.trainer import Trainer
+from reidlib.training.trainer import NonFiniteLossError, Trainer
 
 REPO = Path(__file__).resolve().parents[1]
 TIMED = ("train_seconds", "eval_seconds")
@@ -154,16 +154,53 @@ def test_checkpoint_of_other_settings_is_not_resumed(tiny_root, trained_run):
         train(other, out_dir=trained_run, progress=False)
 
 
-def test_bf16_autocast_and_channels_last_paths_run_on_cpu(tiny_root):
-    cfg = tiny_config(tiny_root, train={"bf16": True, "channels_last": True})
-    trainer = Trainer(cfg, load_dataset(cfg.data, progress=False), progress=False)
+def test_bf16_is_refused_on_cpu_and_channels_last_trains(tiny_root):
+    dataset = load_dataset(tiny_config(tiny_root).data, progress=False)
+    with pytest.raises(ValueError, match="bf16 autocast on CUDA; on cpu train in 'fp32'"):
+        Trainer(tiny_config(tiny_root, train={"precision": "bf16"}), dataset, progress=False)
+    cfg = tiny_config(tiny_root, train={"channels_last": True})
+    trainer = Trainer(cfg, dataset, progress=False)
+    assert not trainer.autocast()._enabled  # fp32: no autocast anywhere
     assert trainer.net.backbone.conv1.weight.is_contiguous(memory_format=torch.channels_last)
     before = trainer.net.head.classifier.weight.detach().clone()
     record = trainer.train_epoch(0)
     assert all(torch.isfinite(torch.tensor(v)) for k, v in record.items() if k != "epoch")
     assert not torch.equal(before, trainer.net.head.classifier.weight)
-    metrics = trainer.evaluate()
+    metrics = trainer.evaluate().metrics
     assert 0 <= metrics["rank1"] <= 100 and metrics["num_valid_queries"] > 0
+
+
+def test_a_non_finite_loss_stops_training_and_keeps_the_last_checkpoint(
+    tiny_root, tmp_path, monkeypatch
+):
+    cfg = tiny_config(tiny_root, train={"epochs": 3, "eval_every": 3})
+    trainer = Trainer(cfg, load_dataset(cfg.data, progress=False), out_dir=tmp_path, progress=False)
+    compute_loss = trainer.compute_loss
+
+    def poisoned(out, pids, erased):  # the RLL term goes NaN from epoch 2 on
+        total, terms = compute_loss(out, pids, erased)
+        if trainer.epoch >= 1:
+            terms["rll"] = terms["rll"] * float("nan")
+            total = total + terms["rll"]
+            terms["total"] = total
+        return total, terms
+
+    monkeypatch.setattr(trainer, "compute_loss", poisoned)
+    with pytest.raises(NonFiniteLossError, match=r"^epoch 2, step 1: loss rll is not finite"):
+        trainer.fit()
+    good = load_checkpoint(tmp_path / "last.pt")
+    assert good["epoch"] == 1  # written after epoch 1, never replaced by a NaN state
+    assert all(torch.isfinite(v).all() for v in good["model"].values() if v.is_floating_point())
+
+
+def test_best_checkpoint_keeps_the_later_epoch_on_a_tie(tiny_root, tmp_path):
+    cfg = tiny_config(tiny_root, train={"epochs": 2, "checkpoint_every": 5})
+    trainer = Trainer(cfg, load_dataset(cfg.data, progress=False), out_dir=tmp_path, progress=False)
+    for epoch, rank1 in ((1, 50.0), (2, 50.0)):  # equal rank-1: the later epoch is best
+        trainer.epoch = epoch
+        trainer.history.append({"epoch": epoch, "rank1": rank1})
+        trainer._write_outputs(trainer.history[-1])
+    assert load_checkpoint(tmp_path / "best.pt")["epoch"] == 2
 
 
 def test_transfer_drops_only_the_classifier(tiny_root, tmp_path):
@@ -228,6 +265,31 @@ def test_two_process_ddp_step_matches_one_process_on_the_global_batch(tiny_root,
         torch.testing.assert_close(r["centers"], one["centers"], rtol=1e-5, atol=1e-6)
 
 
+def test_two_process_evaluation_gathers_the_single_process_features(tiny_root, tmp_path):
+    cfg = tiny_config(tiny_root)
+    cfg_path = tmp_path / "cfg.json"
+    cfg_path.write_text(json.dumps(cfg.to_dict()))
+    script = str(REPO / "tests" / "ddp_eval.py")
+    single, double = tmp_path / "single", tmp_path / "double"
+    single.mkdir()
+    double.mkdir()
+    subprocess.run([sys.executable, script, str(cfg_path), str(single)], env=env(), check=True)
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
+    subprocess.run(
+        [*torchrun, script, str(cfg_path), str(double)], env=env(), check=True, capture_output=True
+    )
+    one = torch.load(single / "rank0.pt", weights_only=True)
+    total = len(one["q"]) + len(one["g"])
+    shares = [torch.load(double / f"rank{rank}.pt", weights_only=True) for rank in (0, 1)]
+    assert one["embedded"] == [total]
+    assert [s["embedded"] for s in shares] == [[total // 2], [total - total // 2]]  # halves
+    for got in shares:  # every process ends with all the features, in the same order
+        # Tolerance: the shares pack clips into other forward passes than one process does
+        torch.testing.assert_close(got["q"], one["q"], rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(got["g"], one["g"], rtol=1e-5, atol=1e-5)
+        assert got["metrics"] == pytest.approx(one["metrics"])
+
+
 def test_cli_evaluate_and_embed(tiny_root, trained_run, tmp_path):
     cfg = tiny_config(tiny_root, train={"epochs": 1})
     ckpt = trained_run / "last.pt"
@@ -267,7 +329,15 @@ def test_cli_evaluate_and_embed(tiny_root, trained_run, tmp_path):
     ("args", "message"),
     [
         (["train", "--set", "epochs=3"], "expected SECTION.NAME=VALUE"),
-        (["train", "--set", "train.epoch=3"], "bad --set"),
+        (["train", "--set", "train.epoch=3"], "unknown train settings ['epoch']"),
+        (["train", "--set", "train.lr=abc"], "train.lr='abc': expected a number"),
+        (["train", "--epochs", "-1"], "train.epochs=-1: expected at least 1 epoch"),
+        (["train", "--set", "data.num_ids_per_batch=0"], "data.num_ids_per_batch=0: expected"),
+        (["train", "--set", "model.backbone=resnet18"], "one of 'resnet50', 'resnet50_ibn_a'"),
+        (["train", "--set", "train.precision=fp16"], "one of 'fp32', 'bf16'"),
+        (["train", "--random-init", "--weights", "w.pth"], "contradict each other"),
+        (["train", "--profile", "full"], "resnet50_ibn_a-d9d0bb7b.pth: ImageNet weights for"),
+        (["train", "--config", "nowhere.json"], "nowhere.json: config file not found"),
         (["evaluate", "missing.pt"], "missing.pt: checkpoint not found"),
         (["train", "--root", "/nonexistent/mars", "--epochs", "1"], "/nonexistent/mars"),
     ],

@@ -9,10 +9,12 @@ from reidlib.config.schema import (
     TrainConfig,
     config_diff,
 )
+from reidlib.config.weights import IMAGENET_FILES, resolve_weights
 
 __all__ = [
     "DATASETS",
     "FULL",
+    "IMAGENET_FILES",
     "PRESETS",
     "PROFILES",
     "QUICK",
@@ -23,4 +25,5 @@ __all__ = [
     "TrainConfig",
     "config_diff",
     "load_profile",
+    "resolve_weights",
 ]

@@ -108,15 +108,14 @@ def build_train_transform(
     Args:
         size: `(H, W)` of the network input.
         padding: zero padding before the random crop; None = the paper's 10 pixels at a height
-            of 224, scaled to `size` (1 pixel at 32×16), so that the crop shifts the person by
-            the same share of the frame at every input size. A fixed 10 pixels on a 32×16 frame
-            would shift it by up to 60 % of its width.
+            of 224 and above, scaled down with smaller inputs (1 pixel at the quick profile's
+            32×16), where a fixed 10 pixels would shift the person by up to 60 % of the width.
         flip_p: horizontal flip probability.
         erasing: whether to apply random erasing.
         erasing_p: its probability.
     """
     if padding is None:
-        padding = round(PAPER_PADDING * size[0] / DEFAULT_SIZE[0])
+        padding = round(PAPER_PADDING * min(size[0] / DEFAULT_SIZE[0], 1.0))
     frame = v2.Compose(
         [
             v2.Resize(size, interpolation=InterpolationMode.BICUBIC),

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 import numpy as np
 import torch
 from torch import Tensor
 
-Metric = Literal["euclidean", "sqeuclidean", "cosine"]
+from reidlib.choices import Metric
 
 
 def _as_features(x: Tensor | np.ndarray, name: str) -> Tensor:

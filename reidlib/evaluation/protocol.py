@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
+import torch
+import torch.distributed as dist
 from torch import Tensor, nn
 
+from reidlib.choices import Metric
 from reidlib.evaluation.distance import pairwise_distance
 from reidlib.evaluation.features import extract_features
 from reidlib.evaluation.rank import EvalResult, evaluate_detailed
@@ -59,21 +63,51 @@ def evaluate_tracklets(
     chunk: int = 32,
     num_workers: int = 0,
     progress: bool = True,
-    metric: str = "sqeuclidean",
+    metric: Metric = "sqeuclidean",
 ) -> TrackletEvaluation:
     """Embeds every tracklet (mean of dense clips), ranks the gallery by squared Euclidean
-    distance and scores CMC/mAP with the MARS protocol (REFERENCE.md §4)."""
-    common = dict(
+    distance and scores CMC/mAP with the MARS protocol (docs/decisions.md §4).
+
+    Under `torch.distributed` each process embeds its own share of the query and gallery
+    tracklets and the features are gathered, so every process returns the same result and no
+    process idles for a whole evaluation.
+    """
+    tracklets = [*query, *gallery]
+    rank, world = _rank_and_world()
+    if len(tracklets) < world:
+        raise ValueError(f"{len(tracklets)} tracklets cannot be shared by {world} processes")
+    bounds = [i * len(tracklets) // world for i in range(world + 1)]  # shares differ by <= 1
+    local = extract_features(
+        net,
+        tracklets[bounds[rank] : bounds[rank + 1]],
         transform=transform,
         clip_len=clip_len,
         max_clips=max_clips,
         chunk=chunk,
         num_workers=num_workers,
         progress=progress,
+        desc=f"{len(query)} query + {len(gallery)} gallery tracklets",
     )
-    q = extract_features(net, query, desc="query", **common)
-    g = extract_features(net, gallery, desc="gallery", **common)
-    return score_features(q, g, query, gallery, metric=metric)
+    features = _gather_shares(local, bounds) if world > 1 else local
+    return score_features(
+        features[: len(query)], features[len(query) :], query, gallery, metric=metric
+    )
+
+
+def _rank_and_world() -> tuple[int, int]:
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def _gather_shares(local: Tensor, bounds: list[int]) -> Tensor:
+    """Every process's rows, in rank order (shares padded to one size for `all_gather`)."""
+    size = max(b - a for a, b in itertools.pairwise(bounds))
+    padded = local.new_zeros((size, local.shape[1]))
+    padded[: len(local)] = local
+    parts = [torch.empty_like(padded) for _ in range(len(bounds) - 1)]
+    dist.all_gather(parts, padded)
+    return torch.cat([part[: b - a] for part, (a, b) in zip(parts, itertools.pairwise(bounds))])
 
 
 def score_features(
@@ -82,7 +116,7 @@ def score_features(
     query: Sequence[Tracklet],
     gallery: Sequence[Tracklet],
     *,
-    metric: str = "sqeuclidean",
+    metric: Metric = "sqeuclidean",
 ) -> TrackletEvaluation:
     """Ranks `g` for every row of `q` and scores CMC/mAP with the MARS protocol; the rows
     belong to `query` and `gallery`, whose pids and camids decide the matches."""

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 import torch
 from torch import Tensor, nn
 
-CenterReduction = Literal["mean", "half_sum"]
+from reidlib.choices import CenterReduction
 
 
 class CenterLoss(nn.Module):
@@ -83,23 +81,34 @@ def make_center_optimizer(center_loss: CenterLoss, *, lr: float = 0.5) -> torch.
 
 
 def step_centers(
-    optimizer: torch.optim.Optimizer, center_loss: CenterLoss, *, weight: float
+    optimizer: torch.optim.Optimizer, center_loss: CenterLoss, *, weight: float, pids: Tensor
 ) -> None:
-    """Rescales the centers' gradient by 1/weight, then steps their optimiser.
+    """Rescales the centers' gradient, then steps their optimiser.
 
     The total loss holds β·center (Eq. 13), so after `backward()` the centers' gradient is β
     times that of the unweighted loss; the reference trainers multiply it by 1/β before the SGD
-    step. Call after `loss.backward()`; zeroing the gradients stays with the trainer (it zeroes
-    both optimisers before the next backward).
+    step. With `reduction="half_sum"` the unweighted gradient of center j is
+    Σ_{y_i = j} (c_j − f_i) = n_j (c_j − mean_j): at lr 0.5 and n_j = 4 the step would carry
+    c_j to the far side of its class mean, reflecting it instead of moving it there. So, as in
+    Wen et al. ([17], the update Δc_j = Σ_{y_i = j} (c_j − f_i) / (1 + n_j)), the gradient of
+    each center is divided by 1 + n_j, its count in the batch; the step becomes
+    lr·n_j/(1 + n_j)·(c_j − mean_j). `reduction="mean"` (Σ/B, the code) needs no such scale.
+    Call after `loss.backward()`; zeroing the gradients stays with the trainer (it zeroes both
+    optimisers before the next backward).
 
     Args:
         optimizer: the centers' optimiser, from `make_center_optimizer`.
         center_loss: the module holding the centers.
         weight: β, the center-loss weight used in the total loss (> 0).
+        pids: the training pids of the batch the gradient comes from (the global batch under
+            DDP), `(B,)`.
     """
     if weight <= 0:
         raise ValueError(f"weight must be > 0 to rescale the center gradient, got {weight}")
-    for param in center_loss.parameters():
-        if param.grad is not None:
-            param.grad.mul_(1.0 / weight)
+    grad = center_loss.centers.grad
+    if grad is not None:
+        grad.mul_(1.0 / weight)
+        if center_loss.reduction == "half_sum":
+            counts = torch.bincount(pids.long(), minlength=grad.shape[0]).to(grad.dtype)
+            grad.div_(1.0 + counts.unsqueeze(1))  # Wen et al.: Σ(c − f) / (1 + n_j)
     optimizer.step()

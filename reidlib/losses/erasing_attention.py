@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 import torch
 from torch import Tensor
 
-EattForm = Literal["reference", "paper"]
+from reidlib.choices import EattForm
 
 
 def erasing_attention_loss(

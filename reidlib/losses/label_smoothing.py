@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 import torch
 from torch import Tensor, nn
 
-SmoothingK = Literal["classes", "batch"]
+from reidlib.choices import SmoothingK, check_choice
 
 
 def label_smoothing_targets(
@@ -60,8 +58,7 @@ class LabelSmoothingCrossEntropy(nn.Module):
 
     def __init__(self, *, epsilon: float = 0.1, k: SmoothingK = "classes") -> None:
         super().__init__()
-        if k not in ("classes", "batch"):
-            raise ValueError(f"Unknown label-smoothing k {k!r}: must be 'classes' or 'batch'")
+        check_choice(k, SmoothingK, what="label-smoothing k")
         if not 0.0 <= epsilon <= 1.0:
             raise ValueError(f"epsilon must be in [0, 1], got {epsilon}")
         self.epsilon = epsilon

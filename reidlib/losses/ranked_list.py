@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
-RLLVariant = Literal["reference", "paper"]
+from reidlib.choices import RLLVariant, check_choice
 
 _NORM_EPS = 1e-12  # f / (‖f‖ + 1e-12) in the reference code
 _DIST2_MIN = 1e-12  # d = sqrt(max(d², 1e-12)): also keeps the gradient finite at d = 0
@@ -39,7 +38,6 @@ def ranked_list_terms(
     alpha: float = 2.0,
     temperature: float = 1.0,
     variant: RLLVariant = "reference",
-    normalize: bool | None = None,
 ) -> tuple[Tensor, Tensor]:
     """Per-anchor positive and negative parts of the ranked list loss, Eq. (5)–(9).
 
@@ -54,6 +52,10 @@ def ranked_list_terms(
       (trivial ones add 0 to the sum but count in |P|); L_N = Σ_{N*} w L_m / (Σ_{N*} w + 1e-5)
       (REFERENCE.md §2.2).
 
+    Both variants L2-normalise the features first, so d ≤ 2 and α = 2 is the diameter of the
+    unit sphere: the reference code divides by ‖f‖ + 1e-12, the paper variant projects exactly
+    onto the sphere (`F.normalize`), as [12] and pytorch-metric-learning do. On raw BNNeck
+    features (norms ≈ 45) no negative would ever lie inside α, and L_N would always be 0.
     The weights w stay in the autograd graph, as in the reference code.
 
     Reference:
@@ -66,23 +68,20 @@ def ranked_list_terms(
         alpha: α; negatives are pushed beyond α.
         temperature: T of the negative weights w = exp(T(α − d)).
         variant: `"reference"` or `"paper"`.
-        normalize: L2-normalise the features first; None means the variant's own choice
-            (True for `"reference"`, False for `"paper"`, whose Eq. 5 uses the raw embedding).
 
     Returns:
         `(L_P, L_N)`, each `(B,)`.
     """
-    if variant not in ("reference", "paper"):
-        raise ValueError(f"Unknown RLL variant {variant!r}: must be 'reference' or 'paper'")
+    check_choice(variant, RLLVariant, what="RLL variant")
     if features.ndim != 2 or pids.shape != features.shape[:1]:
         raise ValueError(
             f"features must be (B, D) and pids (B,), got {tuple(features.shape)} "
             f"and {tuple(pids.shape)}"
         )
-    if normalize is None:
-        normalize = variant == "reference"
-    if normalize:
-        features = features / (features.norm(dim=1, keepdim=True) + _NORM_EPS)  # f̂
+    if variant == "reference":
+        features = features / (features.norm(dim=1, keepdim=True) + _NORM_EPS)  # f̂, as the code
+    else:
+        features = F.normalize(features, dim=1)  # f̂ = f / ‖f‖, exactly on the unit sphere
     d = pairwise_euclidean(features)  # `(B, B)`
     same = pids.unsqueeze(1) == pids.unsqueeze(0)
     eye = torch.eye(len(pids), dtype=torch.bool, device=d.device)
@@ -121,7 +120,7 @@ class RankedListLoss(nn.Module):
     by the number of all positives, the 1e-5 terms, T = 1, λ = 1. Its m = 1.3 and α = 2.0 are
     exactly the paper's values, the paper does not give T or λ, and this is the authors' own
     code lineage; hence the default (REFERENCE.md §2.2, §8). `variant="paper"` follows
-    Eq. (6)–(10) literally (means over the non-trivial sets, raw features). The
+    Eq. (6)–(10) literally (means over the non-trivial sets). Both normalise the features. The
     pytorch-metric-learning form (1 − λ)L_P + λL_N with λ = 0.5 is this loss with `lam=1.0`,
     times 0.5.
 
@@ -138,7 +137,6 @@ class RankedListLoss(nn.Module):
         temperature: T of the negative weights exp(T(α − d)) (1.0 in the reference code).
         lam: λ of Eq. (10) (1.0 in the reference code).
         variant: `"reference"` or `"paper"`, see `ranked_list_terms`.
-        normalize: override the variant's L2 normalisation; None keeps the variant's choice.
     """
 
     def __init__(
@@ -149,17 +147,14 @@ class RankedListLoss(nn.Module):
         temperature: float = 1.0,
         lam: float = 1.0,
         variant: RLLVariant = "reference",
-        normalize: bool | None = None,
     ) -> None:
         super().__init__()
-        if variant not in ("reference", "paper"):
-            raise ValueError(f"Unknown RLL variant {variant!r}: must be 'reference' or 'paper'")
+        check_choice(variant, RLLVariant, what="RLL variant")
         self.margin = margin
         self.alpha = alpha
         self.temperature = temperature
         self.lam = lam
         self.variant = variant
-        self.normalize = normalize
 
     def forward(self, features: Tensor, pids: Tensor) -> Tensor:
         """Mean over the batch of Eq. (10).
@@ -178,6 +173,5 @@ class RankedListLoss(nn.Module):
             alpha=self.alpha,
             temperature=self.temperature,
             variant=self.variant,
-            normalize=self.normalize,
         )
         return (loss_p + self.lam * loss_n).mean()  # Eq. (10), averaged over anchors

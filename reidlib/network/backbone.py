@@ -159,11 +159,15 @@ def unwrap_state_dict(obj: Mapping[str, object]) -> dict[str, Tensor]:
     return state
 
 
-def load_pretrained(backbone: nn.Module, path: Path | str) -> None:
+def load_pretrained(backbone: nn.Module, path: Path | str) -> int:
     """Loads ImageNet weights into `backbone` from a local file; never downloads.
 
     The file is read with `weights_only=True`, so a checkpoint cannot run code. Any key that is
     missing or unexpected after `unwrap_state_dict` is an error naming the file and the keys.
+    Which file a run uses is `reidlib.config.resolve_weights`'s business.
+
+    Returns:
+        The number of tensors loaded.
 
     Raises:
         FileNotFoundError: `path` does not exist.
@@ -203,26 +207,26 @@ def load_pretrained(backbone: nn.Module, path: Path | str) -> None:
     if mismatched:
         raise KeyError(f"{path}: tensor shapes differ from the backbone for {mismatched[:8]}")
     backbone.load_state_dict(state, strict=False)  # num_batches_tracked may be absent in old files
+    return len(state)
 
 
 def build_backbone(
     name: str,
     *,
     last_stride: int = 1,
-    pretrained_path: Path | str | None = None,
     zero_init_residual: bool = False,
 ) -> ResNet50:
-    """Builds a frame encoder by name, optionally loading local ImageNet weights.
+    """Builds a randomly initialised frame encoder by name (`load_pretrained` loads ImageNet
+    weights into it).
 
     Args:
         name: `"resnet50"` or `"resnet50_ibn_a"`.
         last_stride: 1 as in the paper (§IV-B), 2 for the ImageNet layout.
-        pretrained_path: local state-dict file; None keeps the random initialisation.
         zero_init_residual: random initialisation only: start the last BatchNorm scale of every
             residual branch at 0, so that each block starts as the identity (Goyal et al. 2017,
             "Accurate, large minibatch SGD", §5.1; torchvision's `zero_init_residual`). The paper
             starts from ImageNet and never needs it; training from scratch in a few hundred
-            steps (the quick profile) does. Loaded weights replace it.
+            steps (the quick profile) does.
     """
     if name not in BACKBONES:
         raise ValueError(f"Unknown backbone {name!r}: must be one of {sorted(BACKBONES)}")
@@ -233,6 +237,4 @@ def build_backbone(
         for module in backbone.modules():
             if isinstance(module, Bottleneck):
                 nn.init.zeros_(module.bn3.weight)
-    if pretrained_path:
-        load_pretrained(backbone, pretrained_path)
     return backbone

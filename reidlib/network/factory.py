@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Literal
-
 from torch import nn
 
+from reidlib.choices import Temporal, check_choice
 from reidlib.network.backbone import OUT_CHANNELS, build_backbone, feature_map_size
 from reidlib.network.bnneck import BNNeckHead
 from reidlib.network.reid_net import VideoReIDNet
@@ -16,21 +14,19 @@ from reidlib.network.temporal_attention import (
     TemporalAveragePooling,
 )
 
-TEMPORAL = ("attention", "average")
-
 
 def build_network(
     *,
     backbone: str = "resnet50_ibn_a",
     num_classes: int,
     input_size: tuple[int, int] = (224, 112),
-    temporal: Literal["attention", "average"] = "attention",
-    pretrained_path: Path | str | None = None,
+    temporal: Temporal = "attention",
     last_stride: int = 1,
     eq1_form: Eq1Form = "reference",
     zero_init_residual: bool = False,
 ) -> VideoReIDNet:
-    """Builds the network of Figure 1.
+    """Builds the network of Figure 1, randomly initialised (`load_pretrained` loads ImageNet
+    weights into its `.backbone`).
 
     Args:
         backbone: `"resnet50_ibn_a"` (the paper's choice) or `"resnet50"` (Table I).
@@ -38,7 +34,6 @@ def build_network(
         input_size: `(H, W)` of the frames; the attention kernel is derived from it
             ((14, 7) at 224×112).
         temporal: `"attention"` (Eq. 1) or `"average"` (temporal average pooling).
-        pretrained_path: local ImageNet state dict for the backbone; None = random init.
         last_stride: stride of layer4 (1 in the paper).
         eq1_form: `"reference"` (Σ a f) or `"paper"` ((1/T) Σ a f), see `attention_pool`.
         zero_init_residual: random initialisation with identity residual blocks (see
@@ -46,12 +41,10 @@ def build_network(
     """
     if num_classes < 1:
         raise ValueError(f"num_classes must be positive, got {num_classes}")
-    if temporal not in TEMPORAL:
-        raise ValueError(f"Unknown temporal aggregation {temporal!r}: must be one of {TEMPORAL}")
+    check_choice(temporal, Temporal, what="temporal aggregation")
     encoder = build_backbone(
         backbone,
         last_stride=last_stride,
-        pretrained_path=pretrained_path,
         zero_init_residual=zero_init_residual,
     )
     aggregate: nn.Module

@@ -178,7 +178,10 @@ class TrainingStep:
         total.backward()
         self.optimizer.step()
         step_centers(
-            self.center_optimizer, self.criterion.center, weight=self.criterion.center_weight
+            self.center_optimizer,
+            self.criterion.center,
+            weight=self.criterion.center_weight,
+            pids=pids,
         )
 
 

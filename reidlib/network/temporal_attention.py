@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 import torch
 from torch import Tensor, nn
 
+from reidlib.choices import Eq1Form
 from reidlib.network.conv import Conv2d
-
-Eq1Form = Literal["reference", "paper"]
 
 
 def attention_pool(features: Tensor, weights: Tensor, *, form: Eq1Form = "reference") -> Tensor:

@@ -28,7 +28,8 @@ def plot_paper_vs_ours(table: pd.DataFrame, *, title: str = "", out: Path | None
         paper = pd.to_numeric(rows["paper"], errors="coerce").to_numpy(float)
         ours = rows["ours"].to_numpy(float)
         ax.bar(x - 0.2, np.nan_to_num(paper), 0.4, label="paper", color="#9e9ac8")
-        ax.bar(x + 0.2, ours, 0.4, label=f"ours ({rows['profile'].iloc[0]})", color="#3182bd")
+        source = ", ".join([rows["profile"].iloc[0], *dict.fromkeys(rows.get("init", []))])
+        ax.bar(x + 0.2, ours, 0.4, label=f"ours ({source})", color="#3182bd")
         for xi, value in zip(x, ours):
             ax.annotate(f"{value:.1f}", (xi + 0.2, value), ha="center", va="bottom", fontsize=7)
         ax.set_xticks(x, rows["setting"], rotation=20, ha="right", fontsize=7)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 
 import torch
 import torch.distributed as dist
@@ -44,11 +45,19 @@ class DistInfo:
         )
 
 
+# How long a collective may wait for the slowest process. Evaluation is shared by every process
+# (`evaluate_tracklets`), so processes only wait on each other for a checkpoint write or an
+# uneven last share; NCCL's default of 10 minutes would still be cut close by a slow file system.
+TIMEOUT = timedelta(minutes=30)
+
+
 def init_distributed(info: DistInfo, device: torch.device) -> None:
-    """Joins the process group torchrun prepared (NCCL on CUDA, gloo on CPU)."""
+    """Joins the process group torchrun prepared (NCCL on CUDA, gloo on CPU), with `TIMEOUT`."""
     if info.enabled and not dist.is_initialized():
         backend = "nccl" if device.type == "cuda" else "gloo"
-        dist.init_process_group(backend=backend, rank=info.rank, world_size=info.world_size)
+        dist.init_process_group(
+            backend=backend, rank=info.rank, world_size=info.world_size, timeout=TIMEOUT
+        )
 
 
 class DistributedBatchSampler(Sampler[list[int]]):

@@ -7,22 +7,21 @@ from pathlib import Path
 
 import torch
 
-from reidlib.config import DataConfig, RunConfig
+from reidlib.config import DataConfig, RunConfig, resolve_weights
 from reidlib.data import build_dataset, ensure_synthetic
 from reidlib.network import build_network
-from reidlib.results import resolve
 from reidlib.training.checkpoint import load_checkpoint
 from reidlib.training.trainer import Trainer
 
-RUNS_ROOT = Path("runs")  # relative paths are taken from the repository root (`resolve`)
+RUNS_ROOT = Path("runs")
 
 
 def load_dataset(data: DataConfig, *, progress: bool = True):
     """Loads `data.dataset` from `data.root`, generating the synthetic default first if asked.
 
-    A relative `data.root` is taken from the repository root, so notebooks find `data/` from
-    whichever folder they run in."""
-    root = resolve(data.root)
+    A relative `data.root` is taken from the working directory, as every path a user types;
+    notebooks make theirs absolute against their own repository first (`reidlib.notebook`)."""
+    root = Path(data.root)
     if data.synthetic:
         ensure_synthetic(root, layout=data.dataset, progress=progress)
     kwargs = {} if data.dataset == "mars" else {"split_id": data.split_id}
@@ -30,30 +29,34 @@ def load_dataset(data: DataConfig, *, progress: bool = True):
 
 
 def run_dir(cfg: RunConfig, root: Path | str = RUNS_ROOT) -> Path:
-    """`runs/<dataset>-<digest>`: runs with the same settings share a folder (and a cache),
+    """`<root>/<dataset>-<digest>`: runs with the same settings share a folder (and a cache),
     whatever they are named (the base run and each table's base row are one run)."""
-    return resolve(root) / f"{cfg.data.dataset}-{cfg.digest()}"
+    return Path(root) / f"{cfg.data.dataset}-{cfg.digest()}"
 
 
 def train(
     cfg: RunConfig,
     *,
     out_dir: Path | str | None = None,
+    runs_root: Path | str = RUNS_ROOT,
     device: torch.device | str = "cpu",
     progress: bool = True,
     resume: bool = True,
     dataset=None,
 ) -> Trainer:
-    """Trains `cfg` into `out_dir` (default `run_dir(cfg)`) and returns the finished trainer.
+    """Trains `cfg` into `out_dir` (default `run_dir(cfg, runs_root)`) and returns the finished
+    trainer.
 
     A run whose folder already holds a finished checkpoint of the same settings is not
     retrained: `fit` resumes at the last epoch and returns at once (the notebooks' cache).
+    The ImageNet weights the run needs are found and checked before any data is read.
     """
+    cfg = resolve_weights(cfg)
     dataset = dataset if dataset is not None else load_dataset(cfg.data, progress=progress)
     trainer = Trainer(
         cfg,
         dataset,
-        out_dir=out_dir if out_dir is not None else run_dir(cfg),
+        out_dir=out_dir if out_dir is not None else run_dir(cfg, runs_root),
         device=device,
         progress=progress,
     )

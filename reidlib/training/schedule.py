@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
-from typing import Literal
 
 import torch
 
-ScheduleForm = Literal["reference", "paper", "paper_printed"]
+from reidlib.choices import ScheduleForm
 
 
 def lr_at_epoch(

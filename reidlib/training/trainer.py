@@ -14,6 +14,7 @@ import math
 import random
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -26,13 +27,14 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-from reidlib.config import RunConfig
+from reidlib.config import RunConfig, resolve_weights
 from reidlib.data import RandomIdentitySampler, VideoDataset
 from reidlib.data.transforms import build_test_transform, build_train_transform
-from reidlib.evaluation.protocol import evaluate_tracklets
+from reidlib.evaluation import QueryOutcomes
+from reidlib.evaluation.protocol import TrackletEvaluation, evaluate_tracklets
 from reidlib.losses import ReIDLoss, make_center_optimizer, step_centers
 from reidlib.network import build_network
-from reidlib.network.backbone import OUT_CHANNELS
+from reidlib.network.backbone import OUT_CHANNELS, load_pretrained
 from reidlib.seeding import epoch_seed, seed_everything
 from reidlib.training.checkpoint import (
     link_checkpoint,
@@ -49,9 +51,31 @@ from reidlib.training.distributed import (
     init_distributed,
 )
 from reidlib.training.schedule import build_scheduler
-from reidlib.types import ReIDOutput
+from reidlib.types import ReIDOutput, Tracklet
 
 LAST, BEST = "last.pt", "best.pt"
+
+
+class NonFiniteLossError(RuntimeError):
+    """A loss term went NaN or infinite. Raised before the optimiser step, so the weights, and
+    every checkpoint written so far, stay as they were."""
+
+    def __init__(
+        self,
+        terms: list[str],
+        values: dict[str, float],
+        *,
+        epoch: int | None = None,
+        step: int | None = None,
+    ) -> None:
+        self.terms, self.values, self.epoch, self.step = terms, values, epoch, step
+        where = f"epoch {epoch}, step {step}: " if epoch is not None else ""
+        shown = ", ".join(f"{k} {v:.4g}" for k, v in values.items())
+        super().__init__(
+            f"{where}loss {' and '.join(terms)} is not finite ({shown}); training stopped "
+            "before the step, the last checkpoint is untouched (a lower train.lr, or "
+            "train.precision='fp32', usually helps)"
+        )
 
 
 class Trainer:
@@ -85,9 +109,12 @@ class Trainer:
         self.dataset = dataset
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.progress = progress and self.dist.is_main
+        if cfg.train.precision == "bf16" and self.device.type != "cuda":
+            raise ValueError(
+                f"train.precision='bf16' is bf16 autocast on CUDA; on {self.device} train in 'fp32'"
+            )
+        cfg = self.cfg = resolve_weights(cfg)  # the ImageNet file, checked, before any data
         data, train = cfg.data, cfg.train
-        if train.checkpoint_every < 1:
-            raise ValueError(f"train.checkpoint_every must be >= 1, got {train.checkpoint_every}")
         self.size = (data.height, data.width)
 
         seed_everything(train.seed)  # initial weights and centers depend on the seed only
@@ -96,10 +123,12 @@ class Trainer:
             num_classes=dataset.num_train_pids,
             input_size=self.size,
             temporal=cfg.model.temporal,
-            pretrained_path=cfg.model.pretrained_path or None,
             last_stride=cfg.model.last_stride,
             eq1_form=cfg.model.eq1_form,
             zero_init_residual=cfg.model.zero_init_residual,
+        )
+        self.weights_loaded = (  # tensors taken from the ImageNet file (0: random or transfer)
+            load_pretrained(self.net.backbone, cfg.model.weights) if cfg.model.weights else 0
         )
         self.transfer = (
             load_transfer(self.net, train.init_checkpoint) if train.init_checkpoint else None
@@ -139,6 +168,11 @@ class Trainer:
             num_instances=data.num_instances,
             seed=train.seed,
         )
+        if len(self.sampler) == 0:
+            raise ValueError(
+                f"{data.root}: {len(self.sampler.index_by_pid)} training identities cannot fill "
+                f"one batch of data.num_ids_per_batch={data.num_ids_per_batch} identities"
+            )
         self.batch_sampler = (
             DistributedBatchSampler(
                 self.sampler, rank=self.dist.rank, world_size=self.dist.world_size
@@ -172,27 +206,50 @@ class Trainer:
             rll_pids=gather(pids),
         )
 
+    def autocast(self) -> torch.autocast:
+        """bf16 autocast for `train.precision="bf16"` (CUDA only, checked at start); else off."""
+        return torch.autocast(
+            self.device.type, dtype=torch.bfloat16, enabled=self.cfg.train.precision == "bf16"
+        )
+
     def train_step(self, clips: Tensor, pids: Tensor, erased: Tensor) -> dict[str, float]:
-        """One optimisation step on a batch; returns every loss term as a float."""
+        """One optimisation step on a batch; returns every loss term as a float.
+
+        Raises:
+            NonFiniteLossError: a loss term is NaN or infinite; nothing has been updated.
+        """
         clips = clips.to(self.device, non_blocking=True)
         pids = pids.to(self.device, non_blocking=True)
         erased = erased.to(self.device, non_blocking=True)
-        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.cfg.train.bf16):
+        with self.autocast():
             out = self.model(clips)
         out = ReIDOutput(*(t.float() for t in out))  # the losses run in float32
         total, terms = self.compute_loss(out, pids, erased)
+        values = {k: float(v.detach()) for k, v in terms.items()}
+        bad = [k for k, v in values.items() if not math.isfinite(v)]
+        if self.dist.enabled:  # one process's NaN stops them all; the rest would wait forever
+            flag = torch.tensor(float(not bad), device=self.device)
+            dist.all_reduce(flag, op=dist.ReduceOp.MIN)
+            bad = bad or ([] if flag.item() else ["of another process"])
+        if bad:
+            raise NonFiniteLossError([k for k in bad if k != "total"] or bad, values)
         self.optimizer.zero_grad(set_to_none=True)
         self.center_optimizer.zero_grad(set_to_none=True)
         total.backward()
-        if self.dist.enabled:  # the centers live outside DDP: average their gradients by hand
+        if self.dist.enabled:  # the centers live outside DDP: combine their gradients by hand
             for p in self.criterion.center.parameters():
                 dist.all_reduce(p.grad)
-                p.grad /= self.dist.world_size
+                if self.cfg.loss.center_reduction == "mean":  # a mean of means; ½Σ sums
+                    p.grad /= self.dist.world_size
+            pids = gather(pids)
         self.optimizer.step()
         step_centers(
-            self.center_optimizer, self.criterion.center, weight=self.cfg.loss.center_weight
+            self.center_optimizer,
+            self.criterion.center,
+            weight=self.cfg.loss.center_weight,
+            pids=pids,
         )
-        return {k: float(v.detach()) for k, v in terms.items()}
+        return values
 
     def _seed_epoch(self, epoch: int) -> int:
         seed = epoch_seed(self.cfg.train.seed, epoch) + self.dist.rank
@@ -202,17 +259,22 @@ class Trainer:
         self.sampler.set_epoch(epoch)
         return seed
 
-    def train_epoch(self, epoch: int) -> dict[str, Any]:
-        """Trains 0-based `epoch` and steps the schedule; returns the epoch's log record."""
-        self.model.train()
+    def epoch_loader(self, epoch: int) -> DataLoader:
+        """The training batches of 0-based `epoch`: `(clips, pids, camids, erased)`, seeded by
+        (seed, epoch) alone."""
         seed = self._seed_epoch(epoch)
-        loader = DataLoader(
+        return DataLoader(
             self.train_set,
             batch_sampler=self.batch_sampler,
             num_workers=self.cfg.data.num_workers,
             pin_memory=self.device.type == "cuda",
             generator=torch.Generator().manual_seed(seed),  # worker seeds follow (seed, epoch)
         )
+
+    def train_epoch(self, epoch: int) -> dict[str, Any]:
+        """Trains 0-based `epoch` and steps the schedule; returns the epoch's log record."""
+        self.model.train()
+        loader = self.epoch_loader(epoch)
         lr = self.optimizer.param_groups[0]["lr"]
         sums: dict[str, float] = defaultdict(float)
         start, steps = time.perf_counter(), 0
@@ -222,8 +284,13 @@ class Trainer:
             disable=not self.progress,
             leave=False,
         )
-        for clips, pids, _, erased in bar:
-            terms = self.train_step(clips, pids, erased)
+        for step, (clips, pids, _, erased) in enumerate(bar, start=1):
+            try:
+                terms = self.train_step(clips, pids, erased)
+            except NonFiniteLossError as err:
+                raise NonFiniteLossError(
+                    err.terms, err.values, epoch=epoch + 1, step=step
+                ) from None
             for key, value in terms.items():
                 sums[key] += value
             steps += 1
@@ -235,21 +302,25 @@ class Trainer:
     # ------------------------------------------------------------------ evaluation
 
     @torch.no_grad()
-    def evaluate(self, *, details: bool = False):
-        """Dense-clip evaluation on query/gallery (REFERENCE.md §4).
+    def evaluate(
+        self,
+        *,
+        query: Sequence[Tracklet] | None = None,
+        gallery: Sequence[Tracklet] | None = None,
+    ) -> TrackletEvaluation:
+        """Dense-clip evaluation (docs/decisions.md §4): metrics, per-query ranks and features.
+        Under DDP every process embeds its share of the tracklets and returns the same result.
 
-        Returns the metrics dict (rank-k and mAP in percent, num_valid_queries), or with
-        `details=True` the full `TrackletEvaluation` (features, per-query ranks).
+        Args:
+            query, gallery: a subset of the dataset's (a fast dev run's); None = all of it.
         """
         self.net.eval()
         try:
-            with torch.autocast(
-                self.device.type, dtype=torch.bfloat16, enabled=self.cfg.train.bf16
-            ):
-                result = evaluate_tracklets(
+            with self.autocast():
+                return evaluate_tracklets(
                     self.net,
-                    self.dataset.query,
-                    self.dataset.gallery,
+                    self.dataset.query if query is None else query,
+                    self.dataset.gallery if gallery is None else gallery,
                     transform=build_test_transform(size=self.size),
                     clip_len=self.cfg.data.clip_len,
                     max_clips=self.cfg.data.test_max_clips,
@@ -259,7 +330,6 @@ class Trainer:
                 )
         finally:
             self.net.train()
-        return result if details else result.metrics
 
     # ------------------------------------------------------------------ the loop
 
@@ -281,11 +351,12 @@ class Trainer:
         for epoch in epochs:
             record = self.train_epoch(epoch)
             if (epoch + 1) % self.cfg.train.eval_every == 0 or epoch + 1 == total:
-                if self.dist.is_main:
-                    start = time.perf_counter()
-                    record.update(self.evaluate())
-                    record["eval_seconds"] = time.perf_counter() - start
-                    epochs.set_postfix(rank1=f"{record['rank1']:.1f}", mAP=f"{record['mAP']:.1f}")
+                start = time.perf_counter()
+                evaluation = self.evaluate()  # every process embeds its share
+                record.update(evaluation.metrics)
+                record["queries"] = QueryOutcomes.from_result(evaluation.result).to_json()
+                record["eval_seconds"] = time.perf_counter() - start
+                epochs.set_postfix(rank1=f"{record['rank1']:.1f}", mAP=f"{record['mAP']:.1f}")
             self.epoch = epoch + 1
             self.history.append(record)
             if self.dist.is_main and self.out_dir is not None:
@@ -338,7 +409,7 @@ class Trainer:
         resumed run replays the epochs after it exactly); `best.pt` on a better rank-1."""
         assert self.out_dir is not None
         state = self.state_dict()
-        best = "rank1" in record and record["rank1"] > self.best_rank1
+        best = "rank1" in record and record["rank1"] >= self.best_rank1  # a tie keeps the later
         if best:
             self.best_rank1 = record["rank1"]
             state["best_rank1"] = self.best_rank1

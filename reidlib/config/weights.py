@@ -1,0 +1,92 @@
+"""Which ImageNet file a run starts from: found in a local folder, checked, never downloaded.
+
+The paper starts every row from ImageNet weights (§IV-B; Table V's first row). Each backbone has
+its own official file: ResNet50-IBN-a from IBN-Net's v1.0 release (or its older `.pth.tar`),
+plain ResNet50 (Table I) from torchvision's IMAGENET1K_V1 (the paper predates V2). A file whose
+name carries a hash (torch hub's `name-<sha256 prefix>.ext`) is checked against it. Nothing here
+imports torch, so a missing file is reported in a second, before any data is read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import replace
+from pathlib import Path
+from typing import NamedTuple
+
+from reidlib.config.schema import RunConfig
+
+
+class ImageNetFile(NamedTuple):
+    name: str  # the official file name
+    source: str  # where it comes from
+    older_names: tuple[str, ...] = ()  # other names of the same weights, looked for after `name`
+
+
+IMAGENET_FILES: dict[str, ImageNetFile] = {
+    "resnet50_ibn_a": ImageNetFile(
+        "resnet50_ibn_a-d9d0bb7b.pth",
+        "IBN-Net's v1.0 release, https://github.com/XingangPan/IBN-Net/releases/download/v1.0/"
+        "resnet50_ibn_a-d9d0bb7b.pth",
+        ("resnet50_ibn_a.pth.tar",),
+    ),
+    "resnet50": ImageNetFile(
+        "resnet50-0676ba61.pth",
+        "torchvision's ResNet50 IMAGENET1K_V1, https://download.pytorch.org/models/"
+        "resnet50-0676ba61.pth",
+    ),
+}
+
+_HASH_IN_NAME = re.compile(r"-([0-9a-f]{8,64})\.")  # torch hub's convention
+
+
+def check_hash(path: Path) -> None:
+    """Raises `ValueError` naming both hashes when `path`'s name carries a SHA-256 prefix that
+    the file's content does not have."""
+    match = _HASH_IN_NAME.search(path.name)
+    if match is None:
+        return
+    expected = match.group(1)
+    sha = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 22), b""):
+            sha.update(block)
+    actual = sha.hexdigest()
+    if not actual.startswith(expected):
+        raise ValueError(
+            f"{path}: SHA-256 {actual[: len(expected)]}… does not match the {expected} its name "
+            "carries (a damaged or different file)"
+        )
+
+
+def resolve_weights(cfg: RunConfig) -> RunConfig:
+    """`cfg` with `model.weights` set to the ImageNet file the run starts from, checked.
+
+    Nothing to find for `model.init="random"` or a transfer run (`train.init_checkpoint`, which
+    brings every tensor but the classifier). Otherwise `model.weights` names the file, or it is
+    looked for in `model.weights_dir` under the backbone's official name.
+
+    Raises:
+        FileNotFoundError: the file is missing; the message names the path looked for, the
+            backbone and where the official file comes from.
+        ValueError: its content does not match the hash in its name.
+    """
+    model = cfg.model
+    if model.init == "random" or cfg.train.init_checkpoint is not None:
+        return cfg
+    official = IMAGENET_FILES[model.backbone]
+    if model.weights is not None:
+        path = Path(model.weights)
+    else:
+        folder = Path(model.weights_dir)
+        candidates = [folder / name for name in (official.name, *official.older_names)]
+        path = next((p for p in candidates if p.is_file()), candidates[0])
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{path.absolute()}: ImageNet weights for {model.backbone} not found (the official file is "
+            f"{official.name}, from {official.source}); put it there, or pass --weights PATH or "
+            "--weights-dir DIR, or --random-init to train from random weights"
+        )
+    check_hash(path)
+    return replace(cfg, model=replace(model, weights=str(path.resolve())))
