@@ -37,7 +37,7 @@ from common import (
 
 from reidlib.config import load_profile
 from reidlib.data import Mars, dense_clip_indices, ensure_synthetic, read_manifest
-from reidlib.network.footprint import MIB, count_parameters, measure_peak_memory, summary_footprint
+from reidlib.memory.footprint import MIB, count_parameters, measure_peak_memory, summary_footprint
 from reidlib.training.trainer import Trainer
 
 NAME = "full_run"

@@ -5,7 +5,7 @@ layer3 and layer4 on 2×1 feature maps, where oneDNN's convolution weight gradie
 CPU. This times `Trainer.train_step` on the same preloaded batches of the synthetic MARS layout
 in three set-ups, each from the same seeded network:
 
-- `stock`: every convolution through oneDNN (`reidlib.network.conv` im2col path off), Adam with
+- `stock`: every convolution through oneDNN (`reidlib.training.cpu_conv` im2col path off), Adam with
   torch's default multi-tensor (foreach) implementation;
 - `im2col`: the im2col weight gradient on the tiny maps, foreach Adam;
 - `im2col_fused_adam`: the trainer as it ships (im2col and fused Adam).
@@ -27,7 +27,7 @@ import torch
 from common import RESULTS_DIR, machine_info, write_results
 from torch.utils.data import DataLoader
 
-import reidlib.network.conv as conv
+import reidlib.training.cpu_conv as conv
 from reidlib.config import load_profile
 from reidlib.training.runner import load_dataset
 from reidlib.training.trainer import Trainer
@@ -45,7 +45,7 @@ def make_trainer(cfg, dataset, *, im2col: bool, fused: bool) -> Trainer:
     trainer = Trainer(cfg, dataset, progress=False)
     if not fused:
         params = [p for p in trainer.net.parameters() if p.requires_grad]
-        trainer.optimizer = torch.optim.Adam(
+        trainer.step.optimizer = torch.optim.Adam(
             params, lr=cfg.train.lr, weight_decay=cfg.train.weight_decay, foreach=True
         )
     return trainer
@@ -64,8 +64,8 @@ def time_steps(trainer: Trainer, batches, *, warmup: int) -> list[float]:
 def weight_grads(trainer: Trainer, batch) -> dict[str, torch.Tensor]:
     clips, pids, _, erased = batch
     out = trainer.model(clips)
-    total, _ = trainer.compute_loss(out, pids, erased)
-    trainer.optimizer.zero_grad(set_to_none=True)
+    total, _ = trainer.step.compute_loss(out, pids, erased)
+    trainer.step.release_gradients()
     total.backward()
     return {n: p.grad.clone() for n, p in trainer.net.named_parameters() if p.grad is not None}
 

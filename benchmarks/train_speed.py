@@ -6,7 +6,7 @@ already on the device, so that the data pipeline does not enter. Modes, each fro
 initial weights on the same batches: fp32 eager; bf16 autocast + channels_last (the full
 profile); with `--compile`, also torch.compile of the network. Warm-up steps (cuDNN autotuning,
 compilation) are timed apart and excluded. Peak memory per mode: torch.cuda.max_memory_allocated
-over the timed steps on CUDA, and `reidlib.network.footprint.measure_peak_memory` around one more
+over the timed steps on CUDA, and `reidlib.memory.footprint.measure_peak_memory` around one more
 step on every device. Data pipeline: the training loader's frames/s (decode + train transform +
 identity batches) on a synthetic MARS-layout dataset with each `--workers` setting, printed beside
 the model's frames/s, so it shows whether the GPU would wait for data. Target (GPU, full size):
@@ -43,7 +43,7 @@ from torch import Tensor
 
 from reidlib.config import RunConfig, load_profile
 from reidlib.data import Mars, VideoDataset, build_train_transform, make_synthetic
-from reidlib.network.footprint import count_parameters, measure_peak_memory
+from reidlib.memory.footprint import count_parameters, measure_peak_memory
 from reidlib.training.trainer import Trainer
 from reidlib.types import Tracklet
 
@@ -172,7 +172,7 @@ def time_mode(
         if peak_allocated is not None
         else None,
         "step_extra_peak_bytes": extra_peak,
-        "step_extra_peak_method": "reidlib.network.footprint.measure_peak_memory around one "
+        "step_extra_peak_method": "reidlib.memory.footprint.measure_peak_memory around one "
         + (
             "step (max_memory_allocated - allocated before)"
             if device.type == "cuda"

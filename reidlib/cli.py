@@ -212,7 +212,7 @@ def _demo(args: argparse.Namespace) -> int:
         )
     )
     with torch.no_grad():
-        out = net.forward_output(clips)
+        out = net(clips)
     print(f"embeddings {tuple(out.bn_feature.shape)}; attention weights (a_t, per clip):")
     for row in out.attention_weights:
         print("  " + " ".join(f"{w:.3f}" for w in row.tolist()))

@@ -1,14 +1,19 @@
-"""Test-time tracklet embedding: dense clips, clip cap, bounded memory on long tracklets."""
+"""Test-time tracklet embedding (`extract_features`, the path behind every reported number):
+dense clips, the tail padded, the clip cap, packing clips of several tracklets into one pass."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
+from PIL import Image
 from torch import Tensor, nn
 
-from reidlib.evaluation.features import embed_tracklet
+from reidlib.data import build_test_transform
+from reidlib.evaluation.features import extract_features
+from reidlib.types import Tracklet
 
 
 class FrameMeanNet(nn.Module):
@@ -26,25 +31,26 @@ class FrameMeanNet(nn.Module):
         return self.proj(clips.mean(dim=(1, 3, 4)))  # `(B, 4)`
 
 
-class LazyFrames(Sequence):
-    """A tracklet whose frame i is a constant image of value i, made only when read."""
+def frame_value(image: Image.Image) -> Tensor:
+    """The test transform of these tests: frame i, stored as pixels (i // 256, i % 256, 0),
+    becomes a `(3, 2, 2)` tensor filled with i."""
+    r, g, _ = np.asarray(image)[0, 0]
+    return torch.full((3, 2, 2), float(int(r) * 256 + int(g)))
 
-    def __init__(self, n: int) -> None:
-        self.n = n
-        self.reads: list[int] = []
 
-    def __len__(self) -> int:
-        return self.n
-
-    def __getitem__(self, i: int) -> Tensor:
-        if not 0 <= i < self.n:
-            raise IndexError(i)
-        self.reads.append(i)
-        return torch.full((3, 2, 2), float(i))
+def write_tracklet(folder: Path, n: int, *, pid: int = 1, camid: int = 0) -> Tracklet:
+    """`n` frames whose pixels encode their index (`frame_value`)."""
+    folder.mkdir(parents=True)
+    frames = []
+    for i in range(n):
+        path = folder / f"{i:04d}.png"
+        Image.new("RGB", (2, 2), (i // 256, i % 256, 0)).save(path)
+        frames.append(path)
+    return Tracklet(tuple(frames), pid, camid)
 
 
 def clip_mean_values(n: int, clip_len: int, max_clips: int | None = None) -> list[float]:
-    """By hand: the mean frame value of each dense clip (REFERENCE.md §4 rule)."""
+    """By hand: the mean frame index of each dense clip (REFERENCE.md §4 rule)."""
     clips, c = [], 0
     while n - c > clip_len:
         clips.append(list(range(c, c + clip_len)))
@@ -60,52 +66,66 @@ def expected_embedding(net: FrameMeanNet, values: list[float]) -> Tensor:
     return net.proj(means).mean(dim=0)
 
 
-def test_ten_frames_make_three_clips_with_the_tail_padded():
+def embed(net: nn.Module, tracklets: list[Tracklet], **kwargs) -> Tensor:
+    kwargs.setdefault("clip_len", 4)
+    return extract_features(net, tracklets, transform=frame_value, progress=False, **kwargs)
+
+
+def test_ten_frames_make_three_clips_with_the_tail_padded(tmp_path):
     net = FrameMeanNet().eval()
-    frames = torch.arange(10.0).view(10, 1, 1, 1).expand(10, 3, 2, 2)
-    emb = embed_tracklet(net, frames, clip_len=4)
+    emb = embed(net, [write_tracklet(tmp_path / "t", 10)])
     # clips [0-3], [4-7], [8, 9, 8, 9]: means 1.5, 5.5, 8.5
     assert clip_mean_values(10, 4) == [1.5, 5.5, 8.5]
-    torch.testing.assert_close(emb, expected_embedding(net, [1.5, 5.5, 8.5]))
+    torch.testing.assert_close(emb, expected_embedding(net, [1.5, 5.5, 8.5]).unsqueeze(0))
 
 
-def test_single_frame_tracklet_repeats_its_frame():
+def test_single_frame_tracklet_repeats_its_frame(tmp_path):
     net = FrameMeanNet().eval()
-    emb = embed_tracklet(net, torch.full((1, 3, 2, 2), 7.0), clip_len=4)
-    torch.testing.assert_close(emb, expected_embedding(net, [7.0]))
+    emb = embed(net, [write_tracklet(tmp_path / "t", 1)])
+    torch.testing.assert_close(emb[0], expected_embedding(net, [0.0]))
 
 
-def test_thousand_frame_tracklet_is_embedded_in_bounded_chunks():
+def test_clips_of_several_tracklets_share_passes_and_stay_apart(tmp_path):
     net = FrameMeanNet().eval()
-    frames = LazyFrames(1000)
-    emb = embed_tracklet(net, frames, clip_len=4, chunk=16)
-    # 250 clips in chunks of at most 16: memory never holds more than 16 clips of frames
-    assert sum(net.batch_sizes) == 250 and max(net.batch_sizes) == 16
-    assert len(net.batch_sizes) == 16  # ceil(250 / 16)
-    assert sorted(frames.reads) == list(range(1000))  # every frame decoded exactly once
-    torch.testing.assert_close(emb, expected_embedding(net, clip_mean_values(1000, 4)))
+    lengths = [10, 1, 23, 4, 5]  # 3 + 1 + 6 + 1 + 2 = 13 clips
+    tracklets = [write_tracklet(tmp_path / f"t{i}", n) for i, n in enumerate(lengths)]
+    emb = embed(net, tracklets, chunk=5)
+    assert net.batch_sizes == [5, 5, 3]  # packed across tracklets, never more than `chunk`
+    for row, n in zip(emb, lengths):
+        torch.testing.assert_close(row, expected_embedding(net, clip_mean_values(n, 4)))
 
 
-def test_max_clips_keeps_the_first_clips_like_the_reference_cap():
+def test_max_clips_keeps_the_first_clips_like_the_reference_cap(tmp_path):
     net = FrameMeanNet().eval()
-    frames = LazyFrames(1000)
-    emb = embed_tracklet(net, frames, clip_len=4, max_clips=41)
-    assert sum(net.batch_sizes) == 41 and max(frames.reads) == 163  # the first 164 frames
-    torch.testing.assert_close(emb, expected_embedding(net, clip_mean_values(1000, 4, 41)))
+    emb = embed(net, [write_tracklet(tmp_path / "t", 300)], max_clips=41)
+    assert sum(net.batch_sizes) == 41  # the first 164 frames of 300
+    torch.testing.assert_close(emb[0], expected_embedding(net, clip_mean_values(300, 4, 41)))
+    emb = embed(net, [write_tracklet(tmp_path / "u", 300)], max_clips=None)
+    torch.testing.assert_close(emb[0], expected_embedding(net, clip_mean_values(300, 4)))
 
 
-def test_chunking_does_not_change_the_result(tiny_net):
+def test_equals_a_loop_over_single_tracklets_on_the_real_network(tiny_net, tmp_path):
     tiny_net.eval()
-    frames = torch.randn(23, 3, 64, 32, generator=torch.Generator().manual_seed(0))
-    one = embed_tracklet(tiny_net, frames, clip_len=4, chunk=1)
-    many = embed_tracklet(tiny_net, frames, clip_len=4, chunk=6)
-    torch.testing.assert_close(one, many, rtol=1e-4, atol=1e-5)
-    assert one.shape == (2048,)
+    rng = np.random.default_rng(0)
+    tracklets = []
+    for t, n in enumerate((7, 2, 13)):
+        folder = tmp_path / f"t{t}"
+        folder.mkdir()
+        paths = []
+        for i in range(n):
+            paths.append(folder / f"{i}.png")
+            Image.fromarray(rng.integers(0, 256, (64, 32, 3), dtype=np.uint8)).save(paths[-1])
+        tracklets.append(Tracklet(tuple(paths), t, 0))
+    kwargs = {"transform": build_test_transform(size=(64, 32)), "progress": False, "chunk": 3}
+    together = extract_features(tiny_net, tracklets, **kwargs)
+    alone = torch.cat([extract_features(tiny_net, [t], **kwargs) for t in tracklets])
+    assert together.shape == (3, 2048)
+    torch.testing.assert_close(together, alone, rtol=1e-4, atol=1e-5)  # other pass sizes
 
 
-def test_training_mode_and_empty_tracklets_are_refused():
+def test_training_mode_and_an_empty_list_are_refused(tmp_path):
     net = FrameMeanNet()
     with pytest.raises(RuntimeError, match=r"net\.eval\(\)"):
-        embed_tracklet(net, torch.zeros(4, 3, 2, 2))
-    with pytest.raises(ValueError, match="no frames"):
-        embed_tracklet(net.eval(), torch.zeros(0, 3, 2, 2))
+        embed(net, [write_tracklet(tmp_path / "t", 4)])
+    with pytest.raises(ValueError, match="no tracklets"):
+        embed(net.eval(), [])

@@ -7,9 +7,9 @@ import sys
 
 import pytest
 
+from reidlib.memory.baseline3d import Video3DNet
+from reidlib.memory.footprint import count_parameters, summary_footprint
 from reidlib.network import build_network
-from reidlib.network.baseline3d import Video3DNet
-from reidlib.network.footprint import count_parameters, summary_footprint
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +51,7 @@ PEAK_SCRIPT = """
 import sys, torch
 torch.set_num_threads(1)  # one thread: one malloc arena, a repeatable high-water mark
 from reidlib.network import build_network
-from reidlib.network.footprint import measure_peak_memory
+from reidlib.memory.footprint import measure_peak_memory
 net = build_network(backbone="resnet50", num_classes=4, input_size=(64, 32))
 def step(batch):
     net(torch.randn(batch, 4, 3, 64, 32)).logits.sum().backward()

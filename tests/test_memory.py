@@ -7,9 +7,8 @@ import pytest
 import torch
 from torch import nn
 
-from reidlib.network import build_network
-from reidlib.network.footprint import FLOAT32, MIB, count_parameters, summary_footprint
-from reidlib.network.memory import (
+from reidlib.memory.footprint import FLOAT32, MIB, count_parameters, summary_footprint
+from reidlib.memory.measure import (
     build_memory_network,
     measure_training_step,
     measure_training_steps,
@@ -17,6 +16,7 @@ from reidlib.network.memory import (
     random_batch,
     saved_activation_bytes,
 )
+from reidlib.network import build_network
 
 SIZE = (64, 32)
 

@@ -174,15 +174,17 @@ def test_forward_backward_every_trainable_parameter_gets_a_gradient(tiny_net):
     assert all(torch.isfinite(t).all() for t in out)
 
 
-def test_eval_mode_returns_embeddings(tiny_net):
+def test_eval_mode_returns_the_same_named_output_with_bnneck_running_statistics(tiny_net):
     clips = torch.randn(3, 2, 3, *TINY_SIZE, generator=torch.Generator().manual_seed(2))
     tiny_net.eval()
     with torch.no_grad():
-        emb = tiny_net(clips)
-        full = tiny_net.forward_output(clips)
-    assert isinstance(emb, torch.Tensor) and emb.shape == (3, 2048)
-    torch.testing.assert_close(emb, full.bn_feature)
-    torch.testing.assert_close(tiny_net.embed(clips), emb)
+        out = tiny_net(clips)
+        emb = tiny_net.embed(clips)
+    assert isinstance(out, ReIDOutput) and out.bn_feature.shape == (3, 2048)
+    torch.testing.assert_close(emb, out.bn_feature)
+    bn = tiny_net.head.bnneck  # eval: (f − running mean) / sqrt(running var + eps) · γ + β
+    expected = (out.feature - bn.running_mean) / (bn.running_var + bn.eps).sqrt() * bn.weight
+    torch.testing.assert_close(out.bn_feature, expected + bn.bias)
 
 
 def test_wrong_input_size_is_a_clear_error(tiny_net):
@@ -297,3 +299,24 @@ def test_zero_init_residual_makes_every_block_start_as_the_identity():
     torch.testing.assert_close(block(x), torch.relu(x))
     default = build_backbone("resnet50_ibn_a")
     assert torch.all(default.layer1[1].bn3.weight == 1)  # the reference initialisation
+
+
+def test_the_network_package_holds_only_the_method():
+    # the model's files import no loss, trainer or measurement harness (layering: the network
+    # is the paper's model, everything that trains or measures it lives above it)
+    import ast
+    import pathlib as pl
+
+    package = pl.Path(__file__).resolve().parents[1] / "reidlib" / "network"
+    imported = set()
+    for path in package.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                imported.add(node.module)
+            elif isinstance(node, ast.Import):
+                imported.update(alias.name for alias in node.names)
+    reidlib_parts = {m.split(".")[1] for m in imported if m.startswith("reidlib.")}
+    assert reidlib_parts <= {"network", "choices", "types"}, reidlib_parts
+    assert sorted(p.stem for p in package.glob("*.py")) == [
+        "__init__", "backbone", "bnneck", "factory", "ibn", "reid_net", "temporal_attention",
+    ]  # fmt: skip

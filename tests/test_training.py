@@ -143,9 +143,62 @@ def test_killed_run_resumes_to_exactly_the_same_result(tiny_root, tmp_path):
     assert 1 <= done_before_kill < 3
     assert not list(killed.glob(".*.tmp"))  # no torn checkpoint left behind as the real file
 
-    subprocess.run([*run, str(killed)], env=env(), check=True, capture_output=True)
+    again = subprocess.run([*run, str(killed)], env=env(), check=True, capture_output=True)
+    assert b"being trained by" not in again.stderr  # the killed process's lock blocks no one
     resumed = [json.loads(x) for x in log.read_text().splitlines()]
     assert untimed(resumed) == untimed(whole)  # every loss term, lr and metric, bit for bit
+
+
+def test_a_second_trainer_of_the_same_run_waits_and_reuses_it(tiny_root, tmp_path):
+    cfg = tiny_config(tiny_root, train={"epochs": 12, "eval_every": 12})  # a few seconds
+    cfg_path = tmp_path / "cfg.json"
+    cfg_path.write_text(json.dumps(cfg.to_dict()))
+    out = tmp_path / "run"
+    run = [*cli("train", "--config", str(cfg_path), "--device", "cpu", "--out", str(out))]
+    pair = [
+        subprocess.Popen(run, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for _ in range(2)
+    ]
+    lock = out / ".lock"
+    deadline = time.monotonic() + 120
+    while not (lock.is_file() and "process" in lock.read_text()):
+        assert time.monotonic() < deadline, "neither trainer took the lock"
+        time.sleep(0.01)
+    holder, waiter = pair if f"process {pair[0].pid} " in lock.read_text() else pair[::-1]
+    holder_out, _ = holder.communicate(timeout=300)
+    written = (out / "last.pt").stat().st_mtime_ns  # the holder's final checkpoint
+    waiter_out, waiter_err = waiter.communicate(timeout=300)
+    assert holder.returncode == waiter.returncode == 0
+    assert f"being trained by process {holder.pid} on".encode() in waiter_err
+    assert (out / "last.pt").stat().st_mtime_ns == written  # reused, not trained again
+    assert waiter_out.splitlines()[-1] == holder_out.splitlines()[-1]  # the same final metrics
+    assert len((out / "history.jsonl").read_text().splitlines()) == 12
+
+
+def test_a_run_made_by_other_code_is_trained_again(tiny_root, tmp_path):
+    copy = tmp_path / "src"  # a copy of the package whose sources change between two runs
+    shutil.copytree(
+        REPO / "reidlib", copy / "reidlib", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    cfg = tiny_config(tiny_root, train={"epochs": 1})
+    cfg_path = tmp_path / "cfg.json"
+    cfg_path.write_text(json.dumps(cfg.to_dict()))
+    out = tmp_path / "run"
+    run = cli("train", "--config", str(cfg_path), "--device", "cpu", "--out", str(out))
+    copied = {**env(), "PYTHONPATH": str(copy)}
+    subprocess.run(run, env=copied, check=True, capture_output=True, cwd=tmp_path)
+    made = json.loads(load_checkpoint(out / "last.pt")["code"])
+    same = subprocess.run(run, env=copied, check=True, capture_output=True, cwd=tmp_path)
+    assert b"made by other reidlib code" not in same.stderr  # same code: reused
+    loss = copy / "reidlib" / "losses" / "total.py"
+    loss.write_text(loss.read_text() + "\n# a change to a loss\n")
+    changed = subprocess.run(run, env=copied, check=True, capture_output=True, cwd=tmp_path)
+    assert (
+        b"made by other reidlib code" in changed.stderr and b"training it again" in changed.stderr
+    )
+    now = json.loads(load_checkpoint(out / "last.pt")["code"])
+    assert now["sources"] != made["sources"] and now["version"] == made["version"]
+    assert json.loads((out / "config.json").read_text())["code"] == now
 
 
 def test_checkpoint_of_other_settings_is_not_resumed(tiny_root, trained_run):
@@ -175,7 +228,7 @@ def test_a_non_finite_loss_stops_training_and_keeps_the_last_checkpoint(
 ):
     cfg = tiny_config(tiny_root, train={"epochs": 3, "eval_every": 3})
     trainer = Trainer(cfg, load_dataset(cfg.data, progress=False), out_dir=tmp_path, progress=False)
-    compute_loss = trainer.compute_loss
+    compute_loss = trainer.step.compute_loss
 
     def poisoned(out, pids, erased):  # the RLL term goes NaN from epoch 2 on
         total, terms = compute_loss(out, pids, erased)
@@ -185,7 +238,7 @@ def test_a_non_finite_loss_stops_training_and_keeps_the_last_checkpoint(
             terms["total"] = total
         return total, terms
 
-    monkeypatch.setattr(trainer, "compute_loss", poisoned)
+    monkeypatch.setattr(trainer.step, "compute_loss", poisoned)
     with pytest.raises(NonFiniteLossError, match=r"^epoch 2, step 1: loss rll is not finite"):
         trainer.fit()
     good = load_checkpoint(tmp_path / "last.pt")

@@ -241,8 +241,9 @@ class RunConfig:
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> RunConfig:
-        """Inverse of `to_dict`; unknown keys are an error naming them."""
-        unknown = set(raw) - {"name", *SECTIONS}
+        """Inverse of `to_dict` (a run's `config.json` also records the `code` that made it,
+        which is not a setting); unknown keys are an error naming them."""
+        unknown = set(raw) - {"name", "code", *SECTIONS}
         if unknown:
             raise ValueError(f"unknown configuration sections {sorted(unknown)}")
         kwargs: dict[str, Any] = {"name": raw.get("name", "custom")}

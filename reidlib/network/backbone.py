@@ -14,7 +14,6 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from reidlib.network.conv import Conv2d
 from reidlib.network.ibn import IBN
 
 LAYERS = (3, 4, 6, 3)  # bottlenecks per stage, ResNet50
@@ -37,11 +36,11 @@ class Bottleneck(nn.Module):
     ) -> None:
         super().__init__()
         width = planes * EXPANSION
-        self.conv1 = Conv2d(inplanes, planes, kernel_size=1, bias=False)
+        self.conv1 = nn.Conv2d(inplanes, planes, kernel_size=1, bias=False)
         self.bn1 = IBN(planes) if ibn else nn.BatchNorm2d(planes)
-        self.conv2 = Conv2d(planes, planes, kernel_size=3, stride=stride, padding=1, bias=False)
+        self.conv2 = nn.Conv2d(planes, planes, kernel_size=3, stride=stride, padding=1, bias=False)
         self.bn2 = nn.BatchNorm2d(planes)
-        self.conv3 = Conv2d(planes, width, kernel_size=1, bias=False)
+        self.conv3 = nn.Conv2d(planes, width, kernel_size=1, bias=False)
         self.bn3 = nn.BatchNorm2d(width)
         self.relu = nn.ReLU(inplace=True)
         self.downsample = downsample
@@ -83,7 +82,7 @@ class ResNet50(nn.Module):
         downsample = None
         if stride != 1 or inplanes != planes * EXPANSION:
             downsample = nn.Sequential(
-                Conv2d(inplanes, planes * EXPANSION, kernel_size=1, stride=stride, bias=False),
+                nn.Conv2d(inplanes, planes * EXPANSION, kernel_size=1, stride=stride, bias=False),
                 nn.BatchNorm2d(planes * EXPANSION),
             )
         layers = [Bottleneck(inplanes, planes, stride=stride, ibn=ibn, downsample=downsample)]

@@ -12,10 +12,10 @@ from reidlib.types import ReIDOutput
 class VideoReIDNet(nn.Module):
     """Video Re-ID network of Figure 1.
 
-    `forward` takes clips `(B, T, C, H, W)`. In train mode it returns a `ReIDOutput` (logits,
-    features before and after BNNeck, attention scores and weights); in eval mode it returns the
-    embeddings `(B, D)` the evaluator uses (the BNNeck output, REFERENCE.md §1.3).
-    `forward_output` returns the full `ReIDOutput` in either mode.
+    `forward` takes clips `(B, T, C, H, W)` and returns a `ReIDOutput` (logits, features before
+    and after BNNeck, attention scores and weights) in train and eval mode alike; `embed` is the
+    evaluator's view of it, the BNNeck output (running statistics in eval mode, REFERENCE.md
+    §1.3).
 
     Args:
         backbone: frame encoder, `(N, C, H, W) -> (N, D, h, w)`.
@@ -45,18 +45,14 @@ class VideoReIDNet(nn.Module):
         """Clip feature (Eq. 1), attention scores s and weights a from `(B, T, D, h, w)`."""
         return self.temporal(maps)
 
-    def forward_output(self, clips: Tensor) -> ReIDOutput:
-        """Every named output, in train or eval mode."""
+    def forward(self, clips: Tensor) -> ReIDOutput:
+        """Every named output of `B` clips."""
         feature, s, a = self.aggregate(self.encode_frames(clips))
         return self.head(feature, attention_scores=s, attention_weights=a)
 
     def embed(self, clips: Tensor) -> Tensor:
         """Clip embeddings `(B, D)`: the BNNeck output (running statistics in eval mode)."""
-        return self.forward_output(clips).bn_feature
-
-    def forward(self, clips: Tensor) -> ReIDOutput | Tensor:
-        out = self.forward_output(clips)
-        return out if self.training else out.bn_feature
+        return self(clips).bn_feature
 
     def use_channels_last(self, enabled: bool = True) -> VideoReIDNet:
         """Stores conv weights and frames channels-last (faster convolutions on recent GPUs)."""

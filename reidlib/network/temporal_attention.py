@@ -6,7 +6,6 @@ import torch
 from torch import Tensor, nn
 
 from reidlib.choices import Eq1Form
-from reidlib.network.conv import Conv2d
 
 
 def attention_pool(features: Tensor, weights: Tensor, *, form: Eq1Form = "reference") -> Tensor:
@@ -57,7 +56,7 @@ class TemporalAttention(nn.Module):
         super().__init__()
         self.map_size = tuple(map_size)
         self.form = form
-        self.spatial_conv = Conv2d(in_channels, hidden, kernel_size=self.map_size)
+        self.spatial_conv = nn.Conv2d(in_channels, hidden, kernel_size=self.map_size)
         self.temporal_conv = nn.Conv1d(hidden, 1, kernel_size=3, padding=1)
         for conv in (self.spatial_conv, self.temporal_conv):
             nn.init.kaiming_normal_(conv.weight, a=0, mode="fan_in")

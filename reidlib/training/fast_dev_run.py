@@ -20,6 +20,7 @@ from typing import Any
 import torch
 
 from reidlib.config import RunConfig, resolve_weights
+from reidlib.training.provenance import code_version
 from reidlib.training.runner import load_dataset
 from reidlib.training.trainer import Trainer
 from reidlib.types import Tracklet
@@ -126,7 +127,8 @@ def fast_dev_run(
         },
     }
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
+    config = {**cfg.to_dict(), "code": code_version()}
+    (out_dir / "config.json").write_text(json.dumps(config, indent=2) + "\n")
     (out_dir / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     return report
 

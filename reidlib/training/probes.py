@@ -34,7 +34,7 @@ def attention_on_training_clips(trainer: Any, *, batches: int = 4, epoch: int = 
         for i, (clips, _, _, flags) in enumerate(loader):
             if i == batches:
                 break
-            out = net.forward_output(clips.to(trainer.device))
+            out = net(clips.to(trainer.device))
             weights.append(out.attention_weights.float().cpu().flatten())
             scores.append(out.attention_scores.float().cpu().flatten())
             erased.append(flags.flatten())

@@ -9,21 +9,21 @@ its last checkpoint replays the remaining epochs exactly.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import random
+import sys
 import time
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 import torch.distributed as dist
-from torch import Tensor, nn
-from torch.nn.parallel import DistributedDataParallel
+from torch import Tensor
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
@@ -32,9 +32,8 @@ from reidlib.data import RandomIdentitySampler, VideoDataset
 from reidlib.data.transforms import build_test_transform, build_train_transform
 from reidlib.evaluation import QueryOutcomes
 from reidlib.evaluation.protocol import TrackletEvaluation, evaluate_tracklets
-from reidlib.losses import ReIDLoss, make_center_optimizer, step_centers
 from reidlib.network import build_network
-from reidlib.network.backbone import OUT_CHANNELS, load_pretrained
+from reidlib.network.backbone import load_pretrained
 from reidlib.seeding import epoch_seed, seed_everything
 from reidlib.training.checkpoint import (
     link_checkpoint,
@@ -46,36 +45,15 @@ from reidlib.training.distributed import (
     DistInfo,
     DistributedBatchSampler,
     average_across_ranks,
-    gather,
-    gather_with_grad,
     init_distributed,
 )
+from reidlib.training.lock import run_lock
+from reidlib.training.provenance import code_version
 from reidlib.training.schedule import build_scheduler
-from reidlib.types import ReIDOutput, Tracklet
+from reidlib.training.step import NonFiniteLossError, TrainingStep
+from reidlib.types import Tracklet
 
 LAST, BEST = "last.pt", "best.pt"
-
-
-class NonFiniteLossError(RuntimeError):
-    """A loss term went NaN or infinite. Raised before the optimiser step, so the weights, and
-    every checkpoint written so far, stay as they were."""
-
-    def __init__(
-        self,
-        terms: list[str],
-        values: dict[str, float],
-        *,
-        epoch: int | None = None,
-        step: int | None = None,
-    ) -> None:
-        self.terms, self.values, self.epoch, self.step = terms, values, epoch, step
-        where = f"epoch {epoch}, step {step}: " if epoch is not None else ""
-        shown = ", ".join(f"{k} {v:.4g}" for k, v in values.items())
-        super().__init__(
-            f"{where}loss {' and '.join(terms)} is not finite ({shown}); training stopped "
-            "before the step, the last checkpoint is untouched (a lower train.lr, or "
-            "train.precision='fp32', usually helps)"
-        )
 
 
 class Trainer:
@@ -109,16 +87,12 @@ class Trainer:
         self.dataset = dataset
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.progress = progress and self.dist.is_main
-        if cfg.train.precision == "bf16" and self.device.type != "cuda":
-            raise ValueError(
-                f"train.precision='bf16' is bf16 autocast on CUDA; on {self.device} train in 'fp32'"
-            )
         cfg = self.cfg = resolve_weights(cfg)  # the ImageNet file, checked, before any data
         data, train = cfg.data, cfg.train
         self.size = (data.height, data.width)
 
         seed_everything(train.seed)  # initial weights and centers depend on the seed only
-        self.net = build_network(
+        net = build_network(
             backbone=cfg.model.backbone,
             num_classes=dataset.num_train_pids,
             input_size=self.size,
@@ -128,31 +102,15 @@ class Trainer:
             zero_init_residual=cfg.model.zero_init_residual,
         )
         self.weights_loaded = (  # tensors taken from the ImageNet file (0: random or transfer)
-            load_pretrained(self.net.backbone, cfg.model.weights) if cfg.model.weights else 0
+            load_pretrained(net.backbone, cfg.model.weights) if cfg.model.weights else 0
         )
-        self.transfer = (
-            load_transfer(self.net, train.init_checkpoint) if train.init_checkpoint else None
+        self.transfer = load_transfer(net, train.init_checkpoint) if train.init_checkpoint else None
+        self.step = TrainingStep(
+            net, num_classes=dataset.num_train_pids, cfg=cfg, device=self.device, dist=self.dist
         )
-        loss_kwargs = asdict(cfg.loss)
-        center_lr = loss_kwargs.pop("center_lr")
-        self.criterion = ReIDLoss(dataset.num_train_pids, OUT_CHANNELS, **loss_kwargs)
-
-        self.net.to(self.device)
-        self.criterion.to(self.device)
-        if train.channels_last:
-            self.net.use_channels_last()
-        self.model: nn.Module = self.net
-        if self.dist.enabled:
-            if self.device.type == "cuda":  # SyncBatchNorm supports CUDA only
-                self.net = nn.SyncBatchNorm.convert_sync_batchnorm(self.net)
-            ids = [self.device.index] if self.device.type == "cuda" else None
-            self.model = DistributedDataParallel(self.net, device_ids=ids)
-
-        params = [p for p in self.net.parameters() if p.requires_grad]
-        self.optimizer = torch.optim.Adam(  # fused: one kernel for all tensors (5× on CPU)
-            params, lr=train.lr, weight_decay=train.weight_decay, fused=True
-        )
-        self.center_optimizer = make_center_optimizer(self.criterion.center, lr=center_lr)
+        self.net, self.model = self.step.net, self.step.model
+        self.criterion, self.optimizer = self.step.criterion, self.step.optimizer
+        self.center_optimizer = self.step.center_optimizer
         self.scheduler = build_scheduler(
             self.optimizer,
             form=train.lr_form,
@@ -192,64 +150,12 @@ class Trainer:
 
     # ------------------------------------------------------------------ one step, one epoch
 
-    def compute_loss(
-        self, out: ReIDOutput, pids: Tensor, erased: Tensor
-    ) -> tuple[Tensor, dict[str, Tensor]]:
-        """Eq. (13). Under DDP the ranked list loss compares the whole global batch."""
-        if not self.dist.enabled:
-            return self.criterion(out, pids, erased)
-        return self.criterion(
-            out,
-            pids,
-            erased,
-            rll_features=gather_with_grad(out.bn_feature),
-            rll_pids=gather(pids),
-        )
-
     def autocast(self) -> torch.autocast:
-        """bf16 autocast for `train.precision="bf16"` (CUDA only, checked at start); else off."""
-        return torch.autocast(
-            self.device.type, dtype=torch.bfloat16, enabled=self.cfg.train.precision == "bf16"
-        )
+        return self.step.autocast()
 
     def train_step(self, clips: Tensor, pids: Tensor, erased: Tensor) -> dict[str, float]:
-        """One optimisation step on a batch; returns every loss term as a float.
-
-        Raises:
-            NonFiniteLossError: a loss term is NaN or infinite; nothing has been updated.
-        """
-        clips = clips.to(self.device, non_blocking=True)
-        pids = pids.to(self.device, non_blocking=True)
-        erased = erased.to(self.device, non_blocking=True)
-        with self.autocast():
-            out = self.model(clips)
-        out = ReIDOutput(*(t.float() for t in out))  # the losses run in float32
-        total, terms = self.compute_loss(out, pids, erased)
-        values = {k: float(v.detach()) for k, v in terms.items()}
-        bad = [k for k, v in values.items() if not math.isfinite(v)]
-        if self.dist.enabled:  # one process's NaN stops them all; the rest would wait forever
-            flag = torch.tensor(float(not bad), device=self.device)
-            dist.all_reduce(flag, op=dist.ReduceOp.MIN)
-            bad = bad or ([] if flag.item() else ["of another process"])
-        if bad:
-            raise NonFiniteLossError([k for k in bad if k != "total"] or bad, values)
-        self.optimizer.zero_grad(set_to_none=True)
-        self.center_optimizer.zero_grad(set_to_none=True)
-        total.backward()
-        if self.dist.enabled:  # the centers live outside DDP: combine their gradients by hand
-            for p in self.criterion.center.parameters():
-                dist.all_reduce(p.grad)
-                if self.cfg.loss.center_reduction == "mean":  # a mean of means; ½Σ sums
-                    p.grad /= self.dist.world_size
-            pids = gather(pids)
-        self.optimizer.step()
-        step_centers(
-            self.center_optimizer,
-            self.criterion.center,
-            weight=self.cfg.loss.center_weight,
-            pids=pids,
-        )
-        return values
+        """One optimisation step on a batch (`TrainingStep`); every loss term as a float."""
+        return self.step(clips, pids, erased)
 
     def _seed_epoch(self, epoch: int) -> int:
         seed = epoch_seed(self.cfg.train.seed, epoch) + self.dist.rank
@@ -334,13 +240,37 @@ class Trainer:
     # ------------------------------------------------------------------ the loop
 
     def fit(self, *, resume: bool = True) -> list[dict[str, Any]]:
-        """Trains to `cfg.train.epochs`, continuing from `out_dir/last.pt` when it exists."""
-        if resume and self.out_dir is not None and (self.out_dir / LAST).is_file():
-            self.load_state(self.out_dir / LAST)
+        """Trains to `cfg.train.epochs`, continuing from `out_dir/last.pt` when it holds a run
+        of the same settings made by the same code (`code_version`); a finished one returns at
+        once. The run folder is locked for the whole fit (`run_lock`): a second trainer of the
+        same run waits for the first, then reuses what it trained."""
+        if self.out_dir is None:
+            return self._train_to_the_end()
+        with run_lock(self.out_dir) if self.dist.is_main else contextlib.nullcontext():
+            if self.dist.enabled:
+                dist.barrier()  # every process starts once the run folder is this run's
+            if resume and (self.out_dir / LAST).is_file():
+                self._resume(self.out_dir / LAST)
+            if self.dist.is_main:
+                config = {**self.cfg.to_dict(), "code": code_version()}
+                (self.out_dir / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+            return self._train_to_the_end()
+
+    def _resume(self, path: Path) -> None:
+        state = load_checkpoint(path)
+        made_by = json.loads(state.get("code", "null"))
+        if made_by != code_version():
+            print(
+                f"{path.parent}: made by other reidlib code ({made_by}; now {code_version()}); "
+                "training it again",
+                file=sys.stderr,
+                flush=True,
+            )
+            return
+        self.restore(state, source=path)
+
+    def _train_to_the_end(self) -> list[dict[str, Any]]:
         total = self.cfg.train.epochs
-        if self.out_dir is not None and self.dist.is_main:
-            self.out_dir.mkdir(parents=True, exist_ok=True)
-            (self.out_dir / "config.json").write_text(json.dumps(self.cfg.to_dict(), indent=2))
         epochs = tqdm(
             range(self.epoch, total),
             desc=f"training {self.cfg.name}",
@@ -373,6 +303,7 @@ class Trainer:
             "epoch": self.epoch,
             "config": json.dumps(self.cfg.to_dict()),
             "digest": self.cfg.digest(),
+            "code": json.dumps(code_version()),
             "num_classes": self.dataset.num_train_pids,
             "model": self.net.state_dict(),
             "optimizer": self.optimizer.state_dict(),
@@ -385,12 +316,12 @@ class Trainer:
             "best_rank1": self.best_rank1,
         }
 
-    def load_state(self, path: Path | str) -> None:
-        """Restores a checkpoint written by a run with the same settings."""
-        state = load_checkpoint(path)
+    def restore(self, state: dict[str, Any], *, source: Path | str) -> None:
+        """Restores a checkpoint (`load_checkpoint(source)`) written by a run with the same
+        settings."""
         if state["digest"] != self.cfg.digest():
             raise ValueError(
-                f"{path}: written by a run with other settings (config digest {state['digest']}, "
+                f"{source}: written by a run with other settings (config digest {state['digest']}, "
                 f"this run {self.cfg.digest()}); use another out_dir or resume=False"
             )
         self.net.load_state_dict(state["model"])

@@ -64,7 +64,7 @@ class Video3DNet(nn.Module):
         self.layers = nn.Sequential(*blocks)
         self.head = BNNeckHead(OUT_CHANNELS, num_classes)
 
-    def forward_output(self, clips: Tensor) -> ReIDOutput:
+    def forward(self, clips: Tensor) -> ReIDOutput:
         b, t = clips.shape[:2]
         x = self.layers(self.stem(clips.transpose(1, 2)))  # `(B, 2048, T, h, w)`
         feature = x.mean(dim=(2, 3, 4))
@@ -74,8 +74,4 @@ class Video3DNet(nn.Module):
         )
 
     def embed(self, clips: Tensor) -> Tensor:
-        return self.forward_output(clips).bn_feature
-
-    def forward(self, clips: Tensor) -> ReIDOutput | Tensor:
-        out = self.forward_output(clips)
-        return out if self.training else out.bn_feature
+        return self(clips).bn_feature

@@ -1,10 +1,17 @@
-"""The im2col weight gradient of `reidlib.network.conv.Conv2d` equals nn.Conv2d's."""
+"""The CPU speed-up `use_im2col_weight_grad`: its weight gradient equals nn.Conv2d's, and it
+changes no class, name or parameter of the network it is applied to."""
 
 import pytest
 import torch
 from torch import nn
 
-from reidlib.network.conv import Conv2d
+from reidlib.network import build_network
+from reidlib.training.cpu_conv import use_im2col_weight_grad
+
+
+def Conv2d(*args, **kwargs) -> nn.Conv2d:
+    """A stock convolution with the speed-up applied."""
+    return use_im2col_weight_grad(nn.Conv2d(*args, **kwargs))
 
 
 def _grads(conv: nn.Conv2d, x: torch.Tensor, grad_out: torch.Tensor):
@@ -57,7 +64,7 @@ def test_larger_maps_and_inference_use_the_stock_convolution():
     assert type(big.grad_fn).__name__ == "ConvolutionBackward0"
     with torch.no_grad():
         assert conv(torch.randn(2, 4, 2, 1)).grad_fn is None
-    assert isinstance(conv, nn.Conv2d)  # state dicts and isinstance checks are unchanged
+    assert type(conv) is nn.Conv2d  # the class is the stock one
 
 
 def test_bias_gradient_on_the_im2col_path():
@@ -71,3 +78,27 @@ def test_bias_gradient_on_the_im2col_path():
     assert type(fn).__name__ == "_Im2colWeightGradBackward"
     torch.testing.assert_close(fast.bias.grad.double(), ref.bias.grad)
     torch.testing.assert_close(fast.bias.grad, grad_out.sum(dim=(0, 2, 3)))
+
+
+def test_applied_to_the_network_it_changes_no_class_name_or_parameter():
+    torch.manual_seed(0)
+    net = build_network(num_classes=3, input_size=(32, 16))
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    classes = [type(m) for m in net.modules()]
+    x = torch.randn(2, 2, 3, 32, 16)
+    stock = net(x).logits.sum()
+    stock.backward()
+    stock_grads = {n: p.grad.clone() for n, p in net.named_parameters() if p.grad is not None}
+    net.zero_grad()
+    use_im2col_weight_grad(net)
+    assert [type(m) for m in net.modules()] == classes
+    assert net.state_dict().keys() == before.keys()
+    fast = net(x).logits.sum()
+    fast.backward()
+    torch.testing.assert_close(fast, stock)
+    for name, grad in stock_grads.items():
+        torch.testing.assert_close(
+            dict(net.named_parameters())[name].grad, grad, rtol=1e-4, atol=1e-5
+        )
+    convs = [m for m in net.modules() if type(m) is nn.Conv2d]
+    assert all("forward" in vars(m) for m in convs)  # only the instances carry the speed-up

@@ -1,17 +1,21 @@
-"""A Conv2d whose CPU weight gradient avoids a slow oneDNN case on tiny feature maps.
+"""A CPU speed-up for the quick profile, applied from outside the model: the weight gradient of
+convolutions on tiny feature maps computed as im2col and one matrix product.
 
 At the quick profile's 32×16 input, layer3 and layer4 (last stride 1) run on 2×1 maps. There
 oneDNN's weight gradient is very slow on CPU: 127 ms for a 512-channel 3×3 convolution and a
 batch of 128 frames, against 18 ms for the same product written as im2col (`unfold`) and one
-matrix product (2-core AMD EPYC, torch 2.14). The three such convolutions of layer4 took a third
-of a training step. `Conv2d` computes that one gradient the im2col way when the output has at
-most `IM2COL_MAX_POSITIONS` positions, on CPU in float32; everything else (the forward pass, the
-input gradient, GPUs, bf16 autocast, larger maps, where oneDNN is as fast or faster) is the
-stock `nn.Conv2d`. Parameters, names and results are unchanged. The backbone and the temporal
-attention's spatial convolution use it.
+matrix product (2-core AMD EPYC, torch 2.14); the three such convolutions of layer4 took a third
+of a training step. `use_im2col_weight_grad(net)` gives each `nn.Conv2d` of a network a forward
+that computes that one gradient the im2col way when the output has at most
+`IM2COL_MAX_POSITIONS` positions, on CPU in float32; everything else (the forward pass, the
+input gradient, GPUs, autocast, larger maps, where oneDNN is as fast or faster) is the stock
+convolution. The model's classes, parameters, names and results are unchanged; the trainer
+applies it to CPU runs (`TrainingStep`).
 """
 
 from __future__ import annotations
+
+from functools import partial
 
 import torch
 import torch.nn.functional as F
@@ -55,9 +59,7 @@ def _uses_im2col(conv: nn.Conv2d, x: Tensor) -> bool:
         return False
     if x.device.type != "cpu" or x.dtype != torch.float32 or torch.is_autocast_enabled("cpu"):
         return False
-    if conv.groups != 1 or conv.padding_mode != "zeros":
-        return False
-    if isinstance(conv.padding, str):
+    if conv.groups != 1 or conv.padding_mode != "zeros" or isinstance(conv.padding, str):
         return False
     h, w = x.shape[-2:]
     out = [
@@ -69,12 +71,18 @@ def _uses_im2col(conv: nn.Conv2d, x: Tensor) -> bool:
     return out[0] * out[1] <= IM2COL_MAX_POSITIONS
 
 
-class Conv2d(nn.Conv2d):
-    """`nn.Conv2d` with the im2col weight gradient on tiny CPU feature maps (module doc)."""
+def _forward(conv: nn.Conv2d, x: Tensor) -> Tensor:
+    if _uses_im2col(conv, x):
+        return _Im2colWeightGrad.apply(
+            x, conv.weight, conv.bias, conv.stride, conv.padding, conv.dilation
+        )
+    return nn.Conv2d.forward(conv, x)
 
-    def forward(self, x: Tensor) -> Tensor:
-        if _uses_im2col(self, x):
-            return _Im2colWeightGrad.apply(
-                x, self.weight, self.bias, self.stride, self.padding, self.dilation
-            )
-        return super().forward(x)
+
+def use_im2col_weight_grad(net: nn.Module) -> nn.Module:
+    """Gives every `nn.Conv2d` of `net` the im2col weight gradient on tiny CPU maps (module
+    doc); returns `net`. Only the instances change, through their `forward` attribute."""
+    for module in net.modules():
+        if type(module) is nn.Conv2d:
+            module.forward = partial(_forward, module)
+    return net

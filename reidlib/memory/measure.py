@@ -1,9 +1,10 @@
 """Memory of a real training step, for checking Table II's memory claim against measurement.
 
-`reidlib.network.footprint` gives torchsummary's count (what Table II printed) and the raw
+`reidlib.memory.footprint` gives torchsummary's count (what Table II printed) and the raw
 `measure_peak_memory`. This module builds the two networks Table II's claim is about (ours and
-a 3D-convolution baseline of the same depth), runs a full training step on a `C × K` batch of
-random clips (forward, Eq. 13, backward, Adam and center steps, float32) and reports the peak.
+a 3D-convolution baseline of the same depth), runs the trainer's own training step
+(`reidlib.training.step.TrainingStep`: forward, Eq. 13, backward, Adam and center steps, with
+the full profile's settings in float32) on a `C × K` batch of random clips and reports the peak.
 
 On the CPU the peak is read from the process's resident memory, which the C allocator keeps
 after earlier work; each measurement therefore runs in a fresh Python process by default, with
@@ -23,11 +24,9 @@ from typing import NamedTuple
 import torch
 from torch import Tensor, nn
 
-from reidlib.losses import ReIDLoss, make_center_optimizer, step_centers
-from reidlib.network.backbone import OUT_CHANNELS
-from reidlib.network.baseline3d import Video3DNet
-from reidlib.network.factory import build_network
-from reidlib.network.footprint import (
+from reidlib.config import load_profile
+from reidlib.memory.baseline3d import Video3DNet
+from reidlib.memory.footprint import (
     FLOAT32,
     MIB,
     Footprint,
@@ -35,6 +34,8 @@ from reidlib.network.footprint import (
     measure_peak_memory,
     summary_footprint,
 )
+from reidlib.network import build_network
+from reidlib.training.step import TrainingStep
 
 MEMORY_NETWORKS = ("ours", "3d")
 
@@ -144,47 +145,6 @@ def random_batch(
     return clips, pids, erased
 
 
-class TrainingStep:
-    """One step of the paper's recipe on a fixed batch: forward, Eq. (13), backward, Adam
-    (lr 3.5e-4, weight decay 5e-4) and the centers' SGD step, in float32.
-
-    Args:
-        model: the network, returning a `ReIDOutput` in train mode.
-        num_classes: N, the classifier's width (the centers' count).
-        clips: `(B, T, 3, H, W)` on the model's device.
-        pids: `(B,)` in `0..N-1`.
-        erased: `(B, T)` erased flags.
-    """
-
-    def __init__(
-        self, model: nn.Module, *, num_classes: int, clips: Tensor, pids: Tensor, erased: Tensor
-    ) -> None:
-        self.model = model.train()
-        self.batch = (clips, pids, erased)
-        self.criterion = ReIDLoss(num_classes, OUT_CHANNELS).to(clips.device)
-        params = [p for p in model.parameters() if p.requires_grad]
-        self.optimizer = torch.optim.Adam(params, lr=3.5e-4, weight_decay=5e-4)
-        self.center_optimizer = make_center_optimizer(self.criterion.center)
-
-    def release_gradients(self) -> None:
-        """Frees every gradient, leaving parameters and optimiser state."""
-        self.optimizer.zero_grad(set_to_none=True)
-        self.center_optimizer.zero_grad(set_to_none=True)
-
-    def __call__(self) -> None:
-        clips, pids, erased = self.batch
-        self.release_gradients()
-        total, _ = self.criterion(self.model(clips), pids, erased)
-        total.backward()
-        self.optimizer.step()
-        step_centers(
-            self.center_optimizer,
-            self.criterion.center,
-            weight=self.criterion.center_weight,
-            pids=pids,
-        )
-
-
 def measure_training_step(
     network: str,
     *,
@@ -283,7 +243,7 @@ def measure_training_steps(
             [
                 sys.executable,
                 "-m",
-                "reidlib.network.memory",
+                "reidlib.memory.measure",
                 json.dumps({"network": network, **settings}),
                 str(threads),
             ],
@@ -325,17 +285,15 @@ def _measure(
         input_size=size,
         generator=torch.Generator().manual_seed(seed),
     )
-    step = TrainingStep(
-        model,
-        num_classes=num_classes,
-        clips=clips.to(dev),
-        pids=pids.to(dev),
-        erased=erased.to(dev),
-    )
-    step()  # unmeasured: Adam state, allocator and thread-pool set-up
+    # the full profile's step in float32; channels-last off, which the 3D baseline lacks
+    cfg = load_profile("full").with_overrides(train={"channels_last": False})
+    step = TrainingStep(model, num_classes=num_classes, cfg=cfg, device=dev)
+    batch = (clips.to(dev), pids.to(dev), erased.to(dev))
+    model.train()
+    step(*batch)  # unmeasured: Adam state, allocator and thread-pool set-up
     step.release_gradients()  # the measured step starts from parameters and Adam state only
     held = torch.cuda.memory_allocated(dev) / MIB if dev.type == "cuda" else None
-    peak = measure_peak_memory(step, device=dev)
+    peak = measure_peak_memory(lambda: step(*batch), device=dev)
     return StepMemory(
         network=network,
         device=dev.type,
@@ -349,6 +307,6 @@ def _measure(
     )
 
 
-if __name__ == "__main__":  # a fresh process: `python -m reidlib.network.memory ARGS THREADS`
+if __name__ == "__main__":  # a fresh process: `python -m reidlib.memory.measure ARGS THREADS`
     torch.set_num_threads(int(sys.argv[2]))
     print(json.dumps(_measure(**json.loads(sys.argv[1]))._asdict()))
