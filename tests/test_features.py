@@ -44,7 +44,7 @@ class LazyFrames(Sequence):
 
 
 def clip_mean_values(n: int, clip_len: int, max_clips: int | None = None) -> list[float]:
-    """By hand: the mean frame value of each dense clip (REFERENCE.md §4 rule)."""
+    """By hand: the mean frame value of each dense clip (docs/decisions.md §4 rule)."""
     clips, c = [], 0
     while n - c > clip_len:
         clips.append(list(range(c, c + clip_len)))

@@ -60,11 +60,11 @@ def embed_tracklet(
     """Video-level feature of one tracklet: the mean of its dense clip embeddings.
 
     The tracklet is cut into non-overlapping `clip_len`-frame clips, the last one padded by
-    cycling its own frames (REFERENCE.md §4). Clips go through `net.embed` `chunk` at a time and
+    cycling its own frames (docs/decisions.md §4). Clips go to `net.embed` `chunk` at a time and
     their embeddings are summed on the fly, so peak memory depends on `chunk`, not on the
     tracklet's length: with a lazy `frames` sequence (e.g. `reidlib.data.TrackletFrames`) only
     the frames of one chunk are ever decoded at once. Unbounded dense clips are a known
-    out-of-memory trap of earlier implementations (REFERENCE.md §4, "Clip cap").
+    out-of-memory trap of earlier implementations (docs/decisions.md §4, "Clip cap").
 
     Args:
         net: a network in eval mode with an `embed(clips) -> (B, D)` method.

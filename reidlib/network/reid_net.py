@@ -14,7 +14,7 @@ class VideoReIDNet(nn.Module):
 
     `forward` takes clips `(B, T, C, H, W)`. In train mode it returns a `ReIDOutput` (logits,
     features before and after BNNeck, attention scores and weights); in eval mode it returns the
-    embeddings `(B, D)` the evaluator uses (the BNNeck output, REFERENCE.md §1.3).
+    embeddings `(B, D)` the evaluator uses (the BNNeck output, docs/decisions.md §1.3).
     `forward_output` returns the full `ReIDOutput` in either mode.
 
     Args:
