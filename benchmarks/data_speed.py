@@ -30,7 +30,7 @@ from reidlib.data import (
 )
 
 RESULTS = RESULTS_DIR / "data_speed.json"
-SIZE = (224, 112)  # network input, REFERENCE.md §3
+SIZE = (224, 112)  # network input, docs/decisions.md §3
 CLIP_LEN, NUM_IDS_PER_BATCH, NUM_INSTANCES = 4, 8, 4
 
 

@@ -42,7 +42,7 @@ from reidlib.training.trainer import Trainer
 
 NAME = "full_run"
 PAPER_EPOCHS = 120  # §IV-B
-# MARS (REFERENCE.md §3, §5): 625 train ids -> 78 batches of 32; 1,980 query + 9,330 gallery
+# MARS (docs/decisions.md §3, §5): 625 train ids -> 78 batches of 32; 1,980 query + 9,330 gallery
 # tracklets of 59.5 frames on average (Gao's printout), so about ceil(59.5 / 4) = 15 dense clips
 # each; the 41-clip cap and the spread of lengths are ignored, hence "approximate".
 MARS_BATCHES_PER_EPOCH = 78
@@ -64,7 +64,7 @@ TINY_OVERRIDES = {
 
 
 def dense_clip_count(tracklets: list, *, clip_len: int, max_clips: int | None) -> int:
-    """Dense test clips of `tracklets` under the protocol (REFERENCE.md §4)."""
+    """Dense test clips of `tracklets` under the protocol (docs/decisions.md §4)."""
     return sum(
         len(dense_clip_indices(len(t.frames), clip_len=clip_len, max_clips=max_clips))
         for t in tracklets

@@ -40,8 +40,8 @@ from torch import Tensor, nn
 from reidlib.config import load_profile
 from reidlib.data import dense_clip_indices
 from reidlib.evaluation.features import embed_tracklet
-from reidlib.network import build_network
 from reidlib.memory.footprint import measure_peak_memory
+from reidlib.network import build_network
 
 NAME = "infer_speed"
 TARGET_EVAL_SECONDS = 0.2  # issue: the evaluator on CUDA at MARS scale

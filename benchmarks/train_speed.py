@@ -49,7 +49,7 @@ from reidlib.types import Tracklet
 
 NAME = "train_speed"
 TARGET_SPEEDUP = 2.0  # issue: at least 2x the fp32 eager throughput on the same GPU
-# full: the paper's training shape (REFERENCE.md §3); tiny: seconds per step on a small CPU
+# full: the paper's training shape (docs/decisions.md §3); tiny: seconds per step on a small CPU
 SIZES = {
     "full": {
         "height": 224,

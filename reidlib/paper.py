@@ -1,4 +1,4 @@
-"""The paper's reported numbers (rank-1 and mAP in %), as printed (REFERENCE.md §7).
+"""The paper's reported numbers (rank-1 and mAP in %), as printed (docs/decisions.md §7).
 
 `None` marks a cell the paper leaves empty ("–"). MARS cells carry rank-1 and mAP; PRID2011 and
 iLIDS-VID report rank-1 only.

@@ -1,4 +1,4 @@
-"""CMC/mAP (REFERENCE.md §4) by hand and against a brute-force per-query reference."""
+"""CMC/mAP (docs/decisions.md §4) by hand and against a brute-force per-query reference."""
 
 from __future__ import annotations
 

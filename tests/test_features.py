@@ -50,7 +50,7 @@ def write_tracklet(folder: Path, n: int, *, pid: int = 1, camid: int = 0) -> Tra
 
 
 def clip_mean_values(n: int, clip_len: int, max_clips: int | None = None) -> list[float]:
-    """By hand: the mean frame index of each dense clip (REFERENCE.md §4 rule)."""
+    """By hand: the mean frame index of each dense clip (docs/decisions.md §4 rule)."""
     clips, c = [], 0
     while n - c > clip_len:
         clips.append(list(range(c, c + clip_len)))

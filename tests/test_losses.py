@@ -240,7 +240,7 @@ def test_rll_negative_weights_follow_the_temperature():
 def test_rll_is_zero_when_every_negative_is_far_and_positives_close():
     # reference: ids on opposite rays, normalised to (1, 0) and (−1, 0): positives d = 1e-6,
     # negatives antipodal at 2 − O(1e-12): L_m = α − d is of order 1e-12 (on the unit sphere no
-    # negative is ever strictly beyond α = 2; REFERENCE.md §2.2)
+    # negative is ever strictly beyond α = 2; docs/decisions.md §2.2)
     x = torch.tensor([[1.0, 0.0], [2.0, 0.0], [-1.0, 0.0], [-3.0, 0.0]], dtype=torch.float64)
     pids = torch.tensor([0, 0, 1, 1])
     loss_p, loss_n = ranked_list_terms(x, pids)
@@ -446,7 +446,7 @@ def test_reid_loss_feeds_the_post_bn_feature_and_the_raw_scores():
     out = square_output(logits=torch.randn(4, 2, generator=gen(6), dtype=torch.float64))
     total, _ = criterion(out, SQUARE_PIDS, ERASED_4x2)
     total.backward()
-    assert out.feature.grad is None  # pre-BN feature feeds no loss (REFERENCE.md §1.3)
+    assert out.feature.grad is None  # pre-BN feature feeds no loss (docs/decisions.md §1.3)
     assert out.bn_feature.grad.abs().sum() > 0
     # reference E_att: ∂/∂s_bt = E_bt / B
     torch.testing.assert_close(out.attention_scores.grad, ERASED_4x2.double() / 4)

@@ -1,5 +1,5 @@
 """Memory of a training step: the per-frame shortcut of torchsummary's rule, the saved
-activations, and the measured step (REFERENCE.md §1.4, Table II)."""
+activations, and the measured step (docs/decisions.md §1.4, Table II)."""
 
 from __future__ import annotations
 

@@ -122,7 +122,7 @@ def test_last_stride_one_sits_on_layer4_conv2_and_downsample():
 
 
 def test_parameter_count_matches_table_ii():
-    # REFERENCE.md §1.4: 23,508,032 (backbone) + 51,380,480 (attention conv, 2048·256·14·7 + 256)
+    # docs/decisions.md §1.4: 23,508,032 (backbone) + 51,380,480 (attention, 2048·256·14·7 + 256)
     # + 769 (temporal conv) + 4,096 (BN γ, β) + 1,280,000 (classifier) = 76,173,377 parameters
     counts = {}
     for name in ("resnet50_ibn_a", "resnet50"):

@@ -1,4 +1,4 @@
-"""Eq. (2): every epoch 0–120 against REFERENCE.md §3's table, as a function and a scheduler."""
+"""Eq. (2): every epoch 0–120 against docs/decisions.md §3, as a function and a scheduler."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ from reidlib.training.schedule import build_scheduler, lr_at_epoch
 
 EPOCHS = range(121)  # 0-based; Eq. (2) covers 0..119, epoch 120 keeps the last rate
 
-# REFERENCE.md §3, "code" row: 3.5e-4·(0.01(1 − k/10) + k/10) for k = e + 1 < 10
+# docs/decisions.md §3, "code" row: 3.5e-4·(0.01(1 − k/10) + k/10) for k = e + 1 < 10
 CODE_WARMUP = [3.815e-5, 7.28e-5, 1.0745e-4, 1.421e-4, 1.7675e-4, 2.114e-4, 2.4605e-4, 2.807e-4]
 CODE_WARMUP += [3.1535e-4]  # e = 8, k = 9
 
 
 def code_table(e: int) -> float:
-    """REFERENCE.md §3 table, reference code: e 0–8 warm-up, 9–38, 39–68, 69 on."""
+    """docs/decisions.md §3 table, reference code: e 0–8 warm-up, 9–38, 39–68, 69 on."""
     if e <= 8:
         return CODE_WARMUP[e]
     if e <= 38:

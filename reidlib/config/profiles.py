@@ -59,7 +59,7 @@ DATASET_OVERRIDES: dict[str, dict[str, dict[str, Any]]] = {
     "ilidsvid": {"data": {"dataset": "ilidsvid"}},
 }
 
-# One entry per row of the paper's ablation tables (REFERENCE.md §7).
+# One entry per row of the paper's ablation tables (docs/decisions.md §7).
 PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     # Table I: frame feature extractor
     "table1_resnet50": {"model": {"backbone": "resnet50"}},

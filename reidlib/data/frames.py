@@ -22,7 +22,7 @@ def restricted_random_indices(
 ) -> list[int]:
     """One random frame from each of `clip_len` equal chunks, in temporal order.
 
-    The "intelligent sampling" of the reference code (REFERENCE.md §3): with
+    The "intelligent sampling" of the reference code (docs/decisions.md §3): with
     `each = max(num_frames // T, 1)`, chunk `i < T-1` spans `[i·each, (i+1)·each - 1]` and the
     last chunk runs to the final frame; bounds are clamped to `num_frames - 1`, so a tracklet
     shorter than `T` repeats frames.
@@ -55,7 +55,7 @@ def random_consecutive_indices(
 def dense_clip_indices(
     num_frames: int, *, clip_len: int, max_clips: int | None = None
 ) -> list[list[int]]:
-    """Every frame, cut into consecutive non-overlapping clips (the test protocol, §4).
+    """Every frame, in consecutive non-overlapping clips (the test protocol, docs/decisions.md §4).
 
     Clips `[c, c+T)` are taken while `num_frames - c > T`; the remaining 1..T frames form the
     last clip, padded by cycling its own frames. `n=10, T=4 -> [0-3], [4-7], [8, 9, 8, 9]`;

@@ -1,6 +1,6 @@
 """iLIDS-VID (Wang et al., ECCV 2014): 300 people seen by two cameras, 23-192 frames each.
 
-Layout (REFERENCE.md §5): `i-LIDS-VID/sequences/cam{1,2}/personXXX/*.png` and
+Layout (docs/decisions.md §5): `i-LIDS-VID/sequences/cam{1,2}/personXXX/*.png` and
 `train-test people splits/train_test_splits_ilidsvid.mat`, whose `ls_set` is `(10, 300)`,
 1-based into the sorted `cam1` person folders; in each row the first half is test.
 """

@@ -1,6 +1,6 @@
 """MARS (Zheng et al., ECCV 2016): 1261 ids, 20,715 tracklets, 6 cameras.
 
-Layout (REFERENCE.md §5): `bbox_train/<pid4>/<name>`, `bbox_test/<pid4>/<name>` and `info/`
+Layout (docs/decisions.md §5): `bbox_train/<pid4>/<name>`, `bbox_test/<pid4>/<name>` and `info/`
 with the name lists and track tables of `liangzheng06/MARS-evaluation`. A frame name such as
 `0065C1T0002F016.jpg` carries the pid (`name[0:4]`, `00-1` for junk) and the camera (`name[5]`).
 """

@@ -1,6 +1,6 @@
 """PRID2011 (Hirzer et al., SCIA 2011): 200 people seen by two cameras, 5-675 frames each.
 
-Layout (REFERENCE.md §5): `prid_2011/multi_shot/cam_{a,b}/person_XXXX/*.png` with
+Layout (docs/decisions.md §5): `prid_2011/multi_shot/cam_{a,b}/person_XXXX/*.png` with
 `splits_prid2011.json` beside `prid_2011/`. The json holds 10 splits `{"train": [...],
 "test": [...]}` over the 178 people whose sequences pass a length threshold (89/89).
 """

@@ -1,4 +1,4 @@
-"""`C × K` identity batches (open-reid's RandomIdentitySampler, REFERENCE.md §3 "Sampler")."""
+"""`C × K` identity batches (open-reid's RandomIdentitySampler, docs/decisions.md §3 "Sampler")."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """What each synthetic layout contains: its tracklets, folders, frame names and info files.
 
 A planner draws who is seen by which camera, for how long, and writes the layout's info or
-split files (same names, keys and index conventions as the real ones, REFERENCE.md §5); it
+split files (same names, keys and index conventions as the real ones, docs/decisions.md §5); it
 returns the tracklets to render and the counts a loader should find.
 """
 

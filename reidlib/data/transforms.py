@@ -1,4 +1,4 @@
-"""Per-frame transforms (REFERENCE.md §3 and §4).
+"""Per-frame transforms (docs/decisions.md §3 and §4).
 
 Training: resize (bicubic), horizontal flip 0.5, pad 10, random crop, ImageNet normalisation,
 then random erasing with a flag per frame (the `E_t` of Eq. 12). Test: resize (bicubic), to
@@ -17,7 +17,7 @@ from torchvision.transforms import InterpolationMode, v2
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-DEFAULT_SIZE = (224, 112)  # (H, W), REFERENCE.md §3
+DEFAULT_SIZE = (224, 112)  # (H, W), docs/decisions.md §3
 
 
 class RandomErasingWithFlag:
@@ -92,7 +92,7 @@ class TrainTransform:
         return f"{type(self).__name__}(frame={self.frame}, erasing={self.erasing})"
 
 
-PAPER_PADDING = 10  # §IV-B: "padded by 10 pixels with zero values" (at 224×112, REFERENCE.md §3)
+PAPER_PADDING = 10  # §IV-B: "padded by 10 pixels with zero values" (224×112; docs/decisions.md §3)
 
 
 def build_train_transform(
@@ -103,7 +103,7 @@ def build_train_transform(
     erasing: bool = True,
     erasing_p: float = 0.5,
 ) -> TrainTransform:
-    """The training transform (REFERENCE.md §3).
+    """The training transform (docs/decisions.md §3).
 
     Args:
         size: `(H, W)` of the network input.
@@ -131,7 +131,7 @@ def build_train_transform(
 
 
 def build_test_transform(*, size: tuple[int, int] = DEFAULT_SIZE) -> v2.Compose:
-    """The test transform (REFERENCE.md §4): PIL image -> `(C, H, W)` float32."""
+    """The test transform (docs/decisions.md §4): PIL image -> `(C, H, W)` float32."""
     return v2.Compose(
         [
             v2.Resize(size, interpolation=InterpolationMode.BICUBIC),

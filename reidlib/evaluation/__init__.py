@@ -1,4 +1,4 @@
-"""Test protocol: query-gallery distances, CMC and mAP (REFERENCE.md §4), rank lists."""
+"""Test protocol: query-gallery distances, CMC and mAP (docs/decisions.md §4), rank lists."""
 
 from reidlib.evaluation.distance import pairwise_distance
 from reidlib.evaluation.rank import EvalResult, evaluate, evaluate_detailed

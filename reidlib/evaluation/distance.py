@@ -1,4 +1,4 @@
-"""Query-gallery distance matrices for the test protocol (REFERENCE.md §4)."""
+"""Query-gallery distance matrices for the test protocol (docs/decisions.md §4)."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def pairwise_distance(
     """Distance of every query feature to every gallery feature.
 
     The paper's protocol ranks by squared Euclidean distance on unnormalised features, with no
-    re-ranking (REFERENCE.md §4). Squared distances are computed as ‖q‖² + ‖g‖² − 2 q·g, written
+    re-ranking (docs/decisions.md §4). Squared distances are ‖q‖² + ‖g‖² − 2 q·g, written
     in place into the one `(num_q, num_g)` result, and clamped at 0.
 
     Args:

@@ -36,13 +36,13 @@ def extract_features(
     video-level feature of §III (P_vid), each tracklet's mean clip embedding.
 
     Each tracklet is cut into non-overlapping `clip_len`-frame clips, the last one padded by
-    cycling its own frames (REFERENCE.md §4), and decoded by a worker; clips of consecutive tracklets are
+    cycling its own frames (docs/decisions.md §4), and decoded by a worker; clips of consecutive tracklets are
     packed into forward passes of `chunk` clips (short tracklets would otherwise make many tiny
     passes), and each tracklet's embedding is the mean of its own clips' embeddings. With the
     reference cap (`max_clips=41`) a worker holds at most 164 frames, with `max_clips=None` a
     whole tracklet (MARS tracklets reach 920 frames); the packing buffer holds fewer than
     `chunk` clips beyond the tracklet being added. Unbounded dense clips are a known
-    out-of-memory trap of earlier implementations (REFERENCE.md §4, "Clip cap").
+    out-of-memory trap of earlier implementations (docs/decisions.md §4, "Clip cap").
 
     Args:
         net: a network in eval mode with an `embed(clips) -> (B, D)` method.

@@ -12,7 +12,7 @@ class CenterLoss(nn.Module):
     """Center loss, Eq. (11): squared distance of each feature to its class center.
 
     `reduction="mean"` (default) is the reference code's Σ_i ‖f_i − c_{y_i}‖² / B;
-    `reduction="half_sum"` is the paper's ½ Σ_i ‖f_i − c_{y_i}‖² (REFERENCE.md §2.2). The
+    `reduction="half_sum"` is the paper's ½ Σ_i ‖f_i − c_{y_i}‖² (docs/decisions.md §2.2). The
     weight β of Eq. (13) is applied outside, by `ReIDLoss`.
 
     The centers are a parameter of this module, initialised from a standard normal. They are
@@ -51,7 +51,7 @@ class CenterLoss(nn.Module):
         """Eq. (11) for a batch (unweighted).
 
         Args:
-            features: `(B, D)` (post-BNNeck f in this project, REFERENCE.md §1.3).
+            features: `(B, D)` (post-BNNeck f in this project, docs/decisions.md §1.3).
             pids: training pids in `0..N-1`, `(B,)`.
 
         Returns:

@@ -16,8 +16,8 @@ def erasing_attention_loss(
     `form="reference"` (default) is what the reference code trains with: the pre-softmax ReLU
     scores s_t, summed over the erased frames, averaged over the batch,
     mean_b Σ_t s_bt·E_bt. `form="paper"` is Eq. (12) as printed, on the softmax weights
-    a_t = softmax_T(s)_t: (1/T) Σ_t E_t·a_t, averaged over the batch (REFERENCE.md §2.2).
-    Either way the loss lowers the erased frames' attention (REFERENCE.md §8, "E_att wording").
+    a_t = softmax_T(s)_t: (1/T) Σ_t E_t·a_t, averaged over the batch (docs/decisions.md §2.2).
+    Either way the loss lowers the erased frames' attention (docs/decisions.md §8, "E_att wording").
 
     Reference:
         Eq. (12) of the paper; erasing-attention loss of [13] (VPRFT).

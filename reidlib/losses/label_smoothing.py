@@ -19,7 +19,7 @@ def label_smoothing_targets(
     """Smoothed target distribution q, Eq. (4).
 
     q_i = 1 − (N−1)ε/N for the true class and ε/N otherwise, i.e. (1−ε)·onehot + ε/N. With
-    `k` given, ε/k replaces ε/N (the reference code's `k` = batch size; REFERENCE.md §2.2).
+    `k` given, ε/k replaces ε/N (the reference code's `k` = batch size; docs/decisions.md §2.2).
 
     Reference:
         Eq. (4) of the paper; Szegedy et al., "Rethinking the Inception Architecture" ([11]).
@@ -46,7 +46,7 @@ class LabelSmoothingCrossEntropy(nn.Module):
     `k="classes"` (default) divides ε by N, the number of classes (logits' width), as the paper
     writes. `k="batch"` divides by the batch size instead, a bug of the Re-ID-AR code that puts
     a total target mass of (1−ε) + ε·N/B on each sample (≈2.85 at N = 625, B = 32); it is
-    offered only to reproduce that code (REFERENCE.md §2.2).
+    offered only to reproduce that code (docs/decisions.md §2.2).
 
     Reference:
         Eq. (3)–(4) of the paper; label smoothing from [11].

@@ -50,7 +50,7 @@ def ranked_list_terms(
       (the weighting of [12]; the paper gives none).
     - `variant="reference"`: L_P = Σ_{j ∈ P} L_m / (|P| + 1e-5) over *all* positives P
       (trivial ones add 0 to the sum but count in |P|); L_N = Σ_{N*} w L_m / (Σ_{N*} w + 1e-5)
-      (REFERENCE.md §2.2).
+      (docs/decisions.md §2.2).
 
     Both variants L2-normalise the features first, so d ≤ 2 and α = 2 is the diameter of the
     unit sphere: the reference code divides by ‖f‖ + 1e-12, the paper variant projects exactly
@@ -62,7 +62,7 @@ def ranked_list_terms(
         Eq. (5)–(9) of the paper; Wang et al., "Ranked List Loss for Deep Metric Learning" ([12]).
 
     Args:
-        features: embeddings, `(B, D)` (post-BNNeck f in this project, REFERENCE.md §1.3).
+        features: embeddings, `(B, D)` (post-BNNeck f in this project, docs/decisions.md §1.3).
         pids: class of each embedding, `(B,)`.
         margin: m; positives are pulled inside α − m.
         alpha: α; negatives are pushed beyond α.
@@ -119,14 +119,14 @@ class RankedListLoss(nn.Module):
     `loss.py`, identical to Qidian213's `reanked_loss.py`): L2-normalised features, L_P divided
     by the number of all positives, the 1e-5 terms, T = 1, λ = 1. Its m = 1.3 and α = 2.0 are
     exactly the paper's values, the paper does not give T or λ, and this is the authors' own
-    code lineage; hence the default (REFERENCE.md §2.2, §8). `variant="paper"` follows
+    code lineage; hence the default (docs/decisions.md §2.2, §8). `variant="paper"` follows
     Eq. (6)–(10) literally (means over the non-trivial sets). Both normalise the features. The
     pytorch-metric-learning form (1 − λ)L_P + λL_N with λ = 0.5 is this loss with `lam=1.0`,
     times 0.5.
 
     On unit vectors d ≤ 2 = α, so with the reference variant every negative but an antipodal
     one is non-trivial; with the PRID2011 margin m = 0.04 the positive boundary is 1.96 and
-    L_P is almost always 0 (REFERENCE.md §2.2).
+    L_P is almost always 0 (docs/decisions.md §2.2).
 
     Reference:
         Eq. (5)–(10) of the paper; [12].

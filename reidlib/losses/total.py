@@ -15,9 +15,9 @@ from reidlib.types import ReIDOutput
 class ReIDLoss(nn.Module):
     """Total loss, Eq. (13): L = ID + RLL + β·center + E_att.
 
-    Which output feeds which term follows the reference code (REFERENCE.md §1.3): the ID loss
+    Which output feeds which term follows the reference code (docs/decisions.md §1.3): the ID loss
     takes the logits, RLL and center loss the post-BNNeck feature f, E_att the pre-softmax
-    attention scores s. Defaults are the paper's settings as resolved in REFERENCE.md §2.2.
+    attention scores s. Defaults are the paper's settings as resolved in docs/decisions.md §2.2.
     The centers live in `self.center` and are trained by their own optimiser
     (`make_center_optimizer`, `step_centers`), not by the network's.
 

@@ -1,4 +1,4 @@
-"""ResNet50 and ResNet50-IBN-a frame encoders with last stride 1 (REFERENCE.md §1.1).
+"""ResNet50 and ResNet50-IBN-a frame encoders with last stride 1 (docs/decisions.md §1.1).
 
 Module and parameter names follow torchvision (plain ResNet50) and IBN-Net (IBN-a), so that
 their ImageNet checkpoints load with `strict=True`. The encoder returns the last convolutional
@@ -130,7 +130,7 @@ def feature_map_size(input_size: tuple[int, int], *, last_stride: int = 1) -> tu
 
     Each stride-2 step (conv1, maxpool, layer2, layer3 and layer4 unless `last_stride` is 1)
     maps n to ceil(n / 2); at last stride 1 that is (ceil(H/16), ceil(W/16)), e.g. (14, 7) at
-    224×112 (REFERENCE.md §1.2, "Kernel rule").
+    224×112 (docs/decisions.md §1.2, "Kernel rule").
     """
     steps = 4 + (last_stride == 2)
     sizes = []

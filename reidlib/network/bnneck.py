@@ -12,7 +12,7 @@ class BNNeckHead(nn.Module):
 
     Per §III-B of the paper, the features after BNNeck feed both the classifier and the metric
     losses. Initialisation follows the reference code: BN weight 1, bias 0 and frozen; classifier
-    N(0, 0.001²) (the paper says "Kaiming"; REFERENCE.md §8).
+    N(0, 0.001²) (the paper says "Kaiming"; docs/decisions.md §8).
 
     Args:
         in_features: D, width of the clip feature (2048).

@@ -14,7 +14,7 @@ class VideoReIDNet(nn.Module):
 
     `forward` takes clips `(B, T, C, H, W)` and returns a `ReIDOutput` (logits, features before
     and after BNNeck, attention scores and weights) in train and eval mode alike; `embed` is the
-    evaluator's view of it, the BNNeck output (running statistics in eval mode, REFERENCE.md
+    evaluator's view of it, the BNNeck output (running statistics in eval mode, docs/decisions.md
     §1.3).
 
     Args:

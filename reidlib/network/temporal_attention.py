@@ -13,7 +13,7 @@ def attention_pool(features: Tensor, weights: Tensor, *, form: Eq1Form = "refere
 
     The paper prints the 1/T factor (`form="paper"`); the reference code sums without it
     (`form="reference"`, the default), which BNNeck's normalisation makes equivalent up to scale
-    (REFERENCE.md §2.2).
+    (docs/decisions.md §2.2).
 
     Args:
         features: frame features f_t, `(B, T, D)`.

@@ -95,7 +95,7 @@ def load_transfer(net: nn.Module, path: Path | str) -> TransferReport:
     """Initialises `net` from a network trained on another dataset (Table V).
 
     Everything but the classifier is copied (its number of identities differs); the classifier
-    keeps its fresh initialisation (REFERENCE.md §6). Any other missing or unexpected key is an
+    keeps its fresh initialisation (docs/decisions.md §6). Any other missing or unexpected key is an
     error naming the file.
 
     Args:

@@ -26,7 +26,7 @@ def lr_at_epoch(
     > reaching 3.5 × 10⁻⁴ ... at epoch 40 is decayed back to 3.5 × 10⁻⁵ ... at epoch 70 to
     > 3.5 × 10⁻⁶" (§III-B)
 
-    Forms (REFERENCE.md §3 "Schedule", §8):
+    Forms (docs/decisions.md §3 "Schedule", §8):
 
     - `"reference"` (default): the reference code's warm-up multi-step schedule, stepped at the
       start of each epoch, so 0-based epoch e uses k = e + 1:
