@@ -37,6 +37,12 @@ def write_frame(path: Path, value: int, *, size: tuple[int, int] = (8, 4)) -> No
     Image.fromarray(np.full((*size, 3), value, np.uint8)).save(path)
 
 
+def write_noise_frame(path: Path, *, size: tuple[int, int] = (64, 32)) -> None:
+    """A seeded noise frame: unlike a solid one, most of its file is compressed image data."""
+    pixels = np.random.default_rng(0).integers(0, 256, (*size, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(path)
+
+
 def mars_name(pid: int, cam: int, serial: int, frame: int) -> str:
     """A MARS frame name, e.g. `0007C1T0002F003.jpg`; pid −1 is written `00-1`."""
     prefix = "00-1" if pid == -1 else f"{pid:04d}"

@@ -6,10 +6,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import numpy as np
 import pytest
-from PIL import Image
 
+import reidlib.data.check
 from reidlib.cli import main
 from reidlib.data import (
     ILIDSVID,
@@ -21,7 +20,13 @@ from reidlib.data import (
     check_frame,
     read_frame,
 )
-from tests.data_builders import build_mini_ilids, build_mini_mars, build_mini_prid, fingerprint
+from tests.data_builders import (
+    build_mini_ilids,
+    build_mini_mars,
+    build_mini_prid,
+    fingerprint,
+    write_noise_frame,
+)
 
 TRUNCATED_JPEG = "truncated JPEG (no end-of-image marker)"
 
@@ -29,13 +34,6 @@ TRUNCATED_JPEG = "truncated JPEG (no end-of-image marker)"
 def truncate(path: Path, *, drop: int) -> None:
     """Cuts the last `drop` bytes, as an interrupted copy or download does."""
     path.write_bytes(path.read_bytes()[:-drop])
-
-
-def noisy_frame(path: Path) -> int:
-    """Rewrites `path` as a 64×32 noise image (a long compressed stream); returns its size."""
-    pixels = np.random.default_rng(0).integers(0, 256, (64, 32, 3), dtype=np.uint8)
-    Image.fromarray(pixels).save(path)
-    return path.stat().st_size
 
 
 @pytest.mark.parametrize(
@@ -61,7 +59,8 @@ def test_a_clean_dataset_passes_untouched(tmp_path, build, loader, frames):
 def test_truncated_png_is_found(tmp_path):
     data = PRID2011(build_mini_prid(tmp_path / "prid"))
     bad = data.query[0].frames[3]
-    truncate(bad, drop=noisy_frame(bad) // 2)  # PIL's verify reads every chunk
+    write_noise_frame(bad)
+    truncate(bad, drop=bad.stat().st_size // 2)  # PIL's verify reads every chunk
     check = check_dataset(data, workers=1, progress=False)
     assert [p.path for p in check.problems] == [bad]
     assert check.problems[0].reason.startswith("damaged PNG (")
@@ -72,7 +71,8 @@ def test_truncated_png_is_found(tmp_path):
 def test_jpeg_cut_after_its_header_is_found_though_verify_passes(tmp_path):
     data = Mars(build_mini_mars(tmp_path / "mars"))
     bad = data.query[1].frames[0]
-    size = noisy_frame(bad)
+    write_noise_frame(bad)
+    size = bad.stat().st_size
     truncate(bad, drop=2)  # only the end-of-image marker is gone
     assert check_frame(bad) == TRUNCATED_JPEG
     truncate(bad, drop=size // 2)  # and half of the scan
@@ -92,6 +92,16 @@ def test_check_frame_says_what_is_wrong(tmp_path):
     assert check_frame(text) == "not an image (cannot identify image file)"
     assert check_frame(folder) == "not a file (a folder)"
     assert check_frame(tmp_path / "d.png") == "missing (no such file)"
+
+
+def test_check_frame_names_a_permission_error(tmp_path, monkeypatch):
+    """What a chmod 000 frame gives a user other than root (root reads it regardless)."""
+
+    def denied(path, mode):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(reidlib.data.check, "open", denied, raising=False)
+    assert check_frame(tmp_path / "a.png") == "unreadable (permission denied)"
 
 
 def test_report_names_each_frame_and_stops_after_the_limit(tmp_path):
