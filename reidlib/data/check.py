@@ -26,6 +26,7 @@ from reidlib.data.errors import FrameReadError
 
 JPEG_END = b"\xff\xd9"  # EOI marker, the last two bytes of a complete JPEG
 SHOWN_PROBLEMS = 20  # lines of a problem report before "... and K more"
+CHUNK_SIZE = 256  # frames per task; 64, 256 and 1024 timed alike here, within the noise
 
 
 class FrameProblem(NamedTuple):
@@ -108,7 +109,7 @@ def check_frame(path: Path | str) -> str | None:
                 image.verify()
             if kind == "JPEG":
                 file.seek(-len(JPEG_END), os.SEEK_END)
-                if file.read() != JPEG_END:
+                if file.read(len(JPEG_END)) != JPEG_END:
                     return "truncated JPEG (no end-of-image marker)"
     except FileNotFoundError:
         return "missing (no such file)"
@@ -151,10 +152,15 @@ def check_dataset(
     dataset: VideoReIDDataset,
     *,
     workers: int | None = None,
-    chunk_size: int = 256,
+    chunk_size: int = CHUNK_SIZE,
     progress: bool = True,
 ) -> DataCheck:
     """Opens every distinct frame of the train, query and gallery tracklets and verifies it.
+
+    Cost (`benchmarks/check_data_speed.py`, 2-core AMD EPYC): 28 µs of CPU per synthetic MARS
+    JPEG in one process, 1.6 µs of it the end-of-image check; threads never beat one process.
+    Predicted for real MARS (1,191,003 frames) on 8 processes: about 6 s with the files
+    cached, about 20 s reading them from this machine's virtual disk.
 
     Args:
         dataset: a loaded dataset; loading has already checked its folders and info files.
