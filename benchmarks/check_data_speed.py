@@ -9,7 +9,7 @@ processes against threads and three chunk sizes; and a run after evicting the fr
 contents (`posix_fadvise(DONTNEED)`; inodes stay cached), whose extra time per frame is the
 wait for the disk. Writes `benchmarks/results/check_data_speed.json`.
 
-    venv/bin/python benchmarks/check_data_speed.py   # layouts under data/synthetic (made if missing)
+    venv/bin/python benchmarks/check_data_speed.py   # data/synthetic/<layout>, made if missing
 """
 
 from __future__ import annotations
@@ -95,8 +95,10 @@ def listing_us(*, frames: int = 120_000, repeats: int) -> float:
     folder = Path("/data/mars/bbox_train/0001")  # never opened
 
     def list_paths() -> float:
-        tracklets = [tuple(folder / f"0001C1T{k:04d}F{i:03d}.jpg" for i in range(60))
-                     for k in range(frames // 60)]  # fmt: skip
+        tracklets = [
+            tuple(folder / f"0001C1T{k:04d}F{i:03d}.jpg" for i in range(60))
+            for k in range(frames // 60)
+        ]
         start = time.process_time()
         list(dict.fromkeys(str(f) for t in tracklets for f in t))
         return time.process_time() - start
@@ -154,8 +156,11 @@ def measure_layout(
 ) -> dict[str, Any]:
     """Every measurement on one synthetic layout."""
     dataset = build_dataset(layout, root)
-    paths = list(dict.fromkeys(str(f) for t in (*dataset.train, *dataset.query, *dataset.gallery)
-                               for f in t.frames))  # fmt: skip
+    paths = list(
+        dict.fromkeys(
+            str(f) for t in (*dataset.train, *dataset.query, *dataset.gallery) for f in t.frames
+        )
+    )
     run(dataset, workers=1)  # warm the page cache
     out: dict[str, Any] = {"frames": len(paths), "serial": per_frame_us(paths, repeats=repeats)}
     out["as_run"] = [run(dataset, workers=w) for w in sorted({1, cores})]
@@ -214,10 +219,11 @@ def predict_mars(mars: dict[str, Any], *, listing: float) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--root", type=Path, default=Path("data/synthetic"),
-                        help="synthetic layouts under ROOT/<layout>, generated when missing")  # fmt: skip
+    parser.add_argument(
+        "--root", type=Path, default=Path("data/synthetic"), help="layouts under ROOT/<layout>"
+    )
     parser.add_argument("--copies", type=int, default=10, help="links per frame for scaling")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5, help="passes per CPU-time figure")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     info = machine_info(torch.device("cpu"))

@@ -1,8 +1,8 @@
 """Command line: `python -m reidlib <command>` or the `reidlib` console script.
 
 Commands: `make-synthetic`, `check-data`, `train` (also under
-`torchrun --nproc_per_node=N -m reidlib train`), `evaluate`, `embed`, `demo`. Errors in the user's input end with a one-line message and exit
-status 1 (2 for malformed arguments).
+`torchrun --nproc_per_node=N -m reidlib train`), `evaluate`, `embed`, `demo`. Errors in the
+user's input end with a one-line message and exit status 1 (2 for malformed arguments).
 """
 
 from __future__ import annotations
