@@ -1,8 +1,8 @@
 """Command line: `python -m reidlib <command>` or the `reidlib` console script.
 
-Commands: `make-synthetic`, `train` (also under `torchrun --nproc_per_node=N -m reidlib train`),
-`evaluate`, `embed`, `demo`. Errors in the user's input end with a one-line message and exit
-status 1 (2 for malformed arguments).
+Commands: `make-synthetic`, `check-data`, `train` (also under
+`torchrun --nproc_per_node=N -m reidlib train`), `evaluate`, `embed`, `demo`. Errors in the
+user's input end with a one-line message and exit status 1 (2 for malformed arguments).
 """
 
 from __future__ import annotations
@@ -190,6 +190,17 @@ def _make_synthetic(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_data(args: argparse.Namespace) -> int:
+    """Opens every frame a run on the dataset reads; exit status 1 with the list if any fails."""
+    from reidlib.data import build_dataset, check_dataset
+
+    kwargs = {} if args.dataset == "mars" else {"split_id": args.split_id}
+    check = check_dataset(build_dataset(args.dataset, args.root, **kwargs), workers=args.workers)
+    print(check.summary())
+    check.raise_if_problems()
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     """Builds the paper's network and runs one synthetic clip batch through it."""
     import torch
@@ -275,6 +286,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--num-ids", type=int)
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=_make_synthetic)
+
+    p = sub.add_parser("check-data", help="open every frame of a dataset and verify its header")
+    p.add_argument("--dataset", required=True, choices=["mars", "prid2011", "ilidsvid"])
+    p.add_argument("--root", type=Path, required=True, help="dataset root in its native layout")
+    p.add_argument("--split-id", type=int, default=0, help="split (PRID2011, iLIDS-VID)")
+    p.add_argument("--workers", type=int, help="processes (default: the usable cores)")
+    p.set_defaults(func=_check_data)
 
     p = sub.add_parser("train", help="train a profile / preset (resumes when out has a run)")
     _add_run_options(p)

@@ -6,7 +6,9 @@ frame was read. Info and split files use the real names, keys, shapes and index 
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +35,12 @@ def write_frame(path: Path, value: int, *, size: tuple[int, int] = (8, 4)) -> No
     """A solid frame of grey level `value` (JPEG or PNG by suffix)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(np.full((*size, 3), value, np.uint8)).save(path)
+
+
+def write_noise_frame(path: Path, *, size: tuple[int, int] = (64, 32)) -> None:
+    """A seeded noise frame: unlike a solid one, most of its file is compressed image data."""
+    pixels = np.random.default_rng(0).integers(0, 256, (*size, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(path)
 
 
 def mars_name(pid: int, cam: int, serial: int, frame: int) -> str:
@@ -120,3 +128,26 @@ def snapshot(root: Path) -> dict[str, bytes]:
     return {
         str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
     }
+
+
+def fingerprint(root: Path) -> dict[str, tuple[str, int, int]]:
+    """Every file and folder under `root` (and `root` itself): content hash, mode and mtime.
+
+    Stronger than `snapshot`: a rewrite with the same bytes, a chmod, or a file created and
+    deleted again (which moves its folder's mtime) all change it. Unreadable files hash as "".
+    """
+    out = {}
+    for p in [root, *sorted(root.rglob("*"))]:
+        st = p.lstat()
+        digest = ""
+        if p.is_file() and os.access(p, os.R_OK):
+            digest = hashlib.sha256(p.read_bytes()).hexdigest()
+        out[str(p.relative_to(root))] = (digest, st.st_mode, st.st_mtime_ns)
+    return out
+
+
+def apple_double(frame: Path) -> Path:
+    """Writes the `._<name>` file macOS leaves beside `frame` (a 4 KiB resource-fork header)."""
+    path = frame.with_name(f"._{frame.name}")
+    path.write_bytes(b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X        " + bytes(4070))
+    return path

@@ -1,6 +1,7 @@
 """Data layer: dataset loaders, synthetic data, clip sampling, transforms and samplers."""
 
 from reidlib.data.base import VideoReIDDataset
+from reidlib.data.check import DataCheck, FrameProblem, check_dataset, check_frame
 from reidlib.data.clip_dataset import TrackletDataset, TrackletFrames, VideoDataset
 from reidlib.data.errors import DatasetError, FrameReadError
 from reidlib.data.factory import DATASETS, build_dataset, load_synthetic
@@ -42,7 +43,9 @@ __all__ = [
     "IMAGENET_STD",
     "PRID2011",
     "SYNTHETIC_DEFAULTS",
+    "DataCheck",
     "DatasetError",
+    "FrameProblem",
     "FrameReadError",
     "Mars",
     "RandomErasingWithFlag",
@@ -56,6 +59,8 @@ __all__ = [
     "build_dataset",
     "build_test_transform",
     "build_train_transform",
+    "check_dataset",
+    "check_frame",
     "denormalize",
     "dense_clip_indices",
     "ensure_synthetic",

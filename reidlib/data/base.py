@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -9,6 +10,8 @@ import pandas as pd
 
 from reidlib.data.errors import DatasetError
 from reidlib.types import Tracklet
+
+_log = logging.getLogger(__name__)
 
 
 class VideoReIDDataset:
@@ -20,6 +23,8 @@ class VideoReIDDataset:
         train: training tracklets; pids relabelled `0..N-1`.
         query: query tracklets; original pids.
         gallery: gallery tracklets; original pids (MARS keeps pid 0 distractors here).
+        ignored: entries of the tracklet folders read that are not frames (hidden files such as
+            macOS's `._0001.png`, non-image files, folders); said once, as a logged warning.
     """
 
     name: str = "video_reid"
@@ -31,11 +36,15 @@ class VideoReIDDataset:
         train: list[Tracklet],
         query: list[Tracklet],
         gallery: list[Tracklet],
+        ignored: Sequence[Path] = (),
     ) -> None:
         self.root = root
         self.train = train
         self.query = query
         self.gallery = gallery
+        self.ignored = tuple(ignored)
+        if self.ignored:
+            _log.warning(ignored_message(root, self.ignored))
 
     @property
     def num_train_pids(self) -> int:
@@ -73,6 +82,13 @@ class VideoReIDDataset:
             f"query={len(self.query)}, gallery={len(self.gallery)}, "
             f"num_train_pids={self.num_train_pids})"
         )
+
+
+def ignored_message(root: Path, ignored: Sequence[Path]) -> str:
+    """One line: how many entries were ignored under `root`, with the first as an example."""
+    example = ignored[0].relative_to(root) if ignored[0].is_relative_to(root) else ignored[0]
+    entries = "entry" if len(ignored) == 1 else "entries"
+    return f"{root}: ignored {len(ignored)} hidden or non-image {entries} (e.g. {example})"
 
 
 def relabel(tracklets: Sequence[Tracklet]) -> list[Tracklet]:

@@ -46,8 +46,7 @@ class ILIDSVID(VideoReIDDataset):
             require_dir(sequences / "cam1", what=f"one folder per person; {SOURCE}"),
             require_dir(sequences / "cam2", what=f"one folder per person; {SOURCE}"),
         )
-        people = sorted(p.name for p in cam_dirs[0].iterdir() if p.is_dir())
-        people2 = sorted(p.name for p in cam_dirs[1].iterdir() if p.is_dir())
+        people, people2 = (_person_folders(cam_dir) for cam_dir in cam_dirs)
         if people != people2:
             only1 = sorted(set(people) - set(people2))[:3]
             only2 = sorted(set(people2) - set(people))[:3]
@@ -71,8 +70,17 @@ class ILIDSVID(VideoReIDDataset):
         num_test = len(row) // 2  # the first half of each row is test (Wang et al.)
         test = [people[i - 1] for i in row[:num_test].tolist()]
         train = [people[i - 1] for i in row[num_test:].tolist()]
-        train, query, gallery = two_camera_splits(
-            cam_dirs, train=train, test=test, source=split_path
-        )
+        splits = two_camera_splits(cam_dirs, train=train, test=test, source=split_path)
         self.split_id = split_id
-        super().__init__(root=root, train=train, query=query, gallery=gallery)
+        super().__init__(
+            root=root,
+            train=splits.train,
+            query=splits.query,
+            gallery=splits.gallery,
+            ignored=splits.ignored,
+        )
+
+
+def _person_folders(cam_dir: Path) -> list[str]:
+    """The sorted person folders of one camera; hidden folders (`.AppleDouble`) are not people."""
+    return sorted(p.name for p in cam_dir.iterdir() if p.is_dir() and not p.name.startswith("."))

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import scipy.io
@@ -46,18 +47,54 @@ def require_file(path: Path, *, what: str) -> Path:
     return path
 
 
-def list_frames(folder: Path) -> tuple[Path, ...]:
-    """The image files of one tracklet folder, sorted by name.
+class FrameListing(NamedTuple):
+    """What one tracklet folder holds, both sorted by name."""
+
+    frames: tuple[Path, ...]
+    ignored: tuple[Path, ...]  # hidden entries (`._0001.png`, `.DS_Store`), non-images, folders
+
+
+def is_frame_name(name: str) -> bool:
+    """Whether a file name can be a frame: not hidden, and an image suffix (any case).
+
+    macOS writes an AppleDouble `._<name>` beside every file it copies or unpacks; it carries
+    the image's suffix but holds no image, so hidden names are never frames.
+    """
+    return not name.startswith(".") and Path(name).suffix.lower() in IMAGE_SUFFIXES
+
+
+def scan_frames(folder: Path) -> FrameListing:
+    """The frames of one tracklet folder and the entries that are not frames.
+
+    Hidden names, names without an image suffix and folders are ignored. A frame is not opened
+    here (see `reidlib.data.check.check_dataset`); a broken link with an image name is a frame.
 
     Raises:
-        DatasetError: the folder holds no image file.
+        DatasetError: the folder holds no frame.
     """
-    frames = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    frames, ignored = [], []
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if is_frame_name(entry.name) and not entry.is_dir():
+                frames.append(folder / entry.name)
+            else:
+                ignored.append(folder / entry.name)
     if not frames:
+        names = sorted(p.name for p in ignored)
+        held = f"; hidden and non-image entries ignored: {names[:3]}" if names else ""
         raise DatasetError(
-            f"{folder}: empty tracklet folder; expected frames ({', '.join(IMAGE_SUFFIXES)})"
+            f"{folder}: empty tracklet folder; expected frames ({', '.join(IMAGE_SUFFIXES)}){held}"
         )
-    return tuple(frames)
+    return FrameListing(tuple(sorted(frames)), tuple(sorted(ignored)))
+
+
+def list_frames(folder: Path) -> tuple[Path, ...]:
+    """The frames of one tracklet folder, sorted by name (see `scan_frames`).
+
+    Raises:
+        DatasetError: the folder holds no frame.
+    """
+    return scan_frames(folder).frames
 
 
 def load_mat_array(path: Path, key: str, *, ndim: int, source: str) -> np.ndarray:

@@ -49,11 +49,17 @@ class PRID2011(VideoReIDDataset):
         )
         split_path = root / "splits_prid2011.json"
         split = select_split(load_json(split_path, source=SPLIT_SOURCE), split_id, split_path)
-        train, query, gallery = two_camera_splits(
+        splits = two_camera_splits(
             cam_dirs, train=split["train"], test=split["test"], source=split_path
         )
         self.split_id = split_id
-        super().__init__(root=root, train=train, query=query, gallery=gallery)
+        super().__init__(
+            root=root,
+            train=splits.train,
+            query=splits.query,
+            gallery=splits.gallery,
+            ignored=splits.ignored,
+        )
 
 
 def select_split(splits: object, split_id: int, path: Path) -> dict[str, list[str]]:

@@ -10,11 +10,21 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 from reidlib.data.base import relabel
 from reidlib.data.errors import DatasetError
-from reidlib.data.io import list_frames
+from reidlib.data.io import scan_frames
 from reidlib.types import Tracklet
+
+
+class TwoCameraSplits(NamedTuple):
+    """The three splits, and the entries of their tracklet folders that are not frames."""
+
+    train: list[Tracklet]  # both cameras; pids relabelled `0..N-1`
+    query: list[Tracklet]  # first camera, camid 0
+    gallery: list[Tracklet]  # second camera, camid 1
+    ignored: list[Path]  # hidden and non-image entries (see `reidlib.data.io.scan_frames`)
 
 
 def person_pids(dirnames: Sequence[str]) -> dict[str, int]:
@@ -33,7 +43,7 @@ def two_camera_splits(
     train: Sequence[str],
     test: Sequence[str],
     source: Path,
-) -> tuple[list[Tracklet], list[Tracklet], list[Tracklet]]:
+) -> TwoCameraSplits:
     """Builds the three splits from the person folders a split file names.
 
     Args:
@@ -43,12 +53,13 @@ def two_camera_splits(
         source: the split file, named in errors.
 
     Returns:
-        `(train, query, gallery)`; training pids relabelled `0..N-1`, camids 0 and 1.
+        The splits, with the non-frame entries of the folders read.
     """
     overlap = sorted(set(train) & set(test))
     if overlap:
         raise DatasetError(f"{source}: people {overlap[:3]} are in both train and test")
     tracklets: dict[str, list[Tracklet]] = {"train": [], "query": [], "gallery": []}
+    ignored: list[Path] = []
     for split, names in (("train", train), ("test", test)):
         pids = person_pids(names)
         for name in sorted(names):
@@ -59,8 +70,12 @@ def two_camera_splits(
                         f"{folder}: folder missing; {source} lists {name!r} for {split}"
                     )
                 out = split if split == "train" else ("query", "gallery")[camid]
-                tracklets[out].append(Tracklet(list_frames(folder), pids[name], camid))
+                listing = scan_frames(folder)
+                tracklets[out].append(Tracklet(listing.frames, pids[name], camid))
+                ignored += listing.ignored
     for split, items in tracklets.items():
         if not items:
             raise DatasetError(f"{source}: defines no {split} tracklets; expected at least one")
-    return relabel(tracklets["train"]), tracklets["query"], tracklets["gallery"]
+    return TwoCameraSplits(
+        relabel(tracklets["train"]), tracklets["query"], tracklets["gallery"], ignored
+    )
