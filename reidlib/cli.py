@@ -82,14 +82,26 @@ def _train(args: argparse.Namespace) -> int:
         from reidlib.training.fast_dev_run import fast_dev_run, format_report
 
         out = Path(_absolute(args.out) or tempfile.mkdtemp(prefix="reidlib-fast-dev-run-"))
-        report = fast_dev_run(cfg, steps=args.fast_dev_run, out_dir=out, device=device)
+        report = fast_dev_run(
+            cfg,
+            steps=args.fast_dev_run,
+            out_dir=out,
+            device=device,
+            check_data=not args.no_check_data,
+        )
         print(format_report(report, out_dir=out))
         return 0
 
     from reidlib.training.runner import run_dir, train
 
     out = _absolute(args.out) or run_dir(cfg)
-    trainer = train(cfg, out_dir=out, device=device, resume=not args.no_resume)
+    trainer = train(
+        cfg,
+        out_dir=out,
+        device=device,
+        resume=not args.no_resume,
+        check_data=not args.no_check_data,
+    )
     if trainer.transfer is not None:
         print(trainer.transfer)
     if trainer.dist.is_main:
@@ -111,11 +123,11 @@ def _evaluate(args: argparse.Namespace) -> int:
     net, cfg = load_trained(args.checkpoint, device=resolve_device(args.device))
     overrides: dict[str, object] = {}
     if args.root is not None:
-        overrides |= {"root": str(args.root), "synthetic": False}
+        overrides |= {"root": _absolute(args.root), "synthetic": False}
     if args.dataset is not None:
         overrides["dataset"] = args.dataset
     data = cfg.with_overrides(data=overrides).data
-    dataset = load_dataset(data)
+    dataset = load_dataset(data, check=not args.no_check_data)
     ev = evaluate_tracklets(
         net,
         dataset.query,
@@ -264,6 +276,11 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
     p.add_argument("--no-resume", action="store_true", help="start afresh even if out has a run")
     p.add_argument(
+        "--no-check-data",
+        action="store_true",
+        help="skip opening every frame before the first step (reidlib check-data)",
+    )
+    p.add_argument(
         "--fast-dev-run",
         type=int,
         metavar="N",
@@ -305,6 +322,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--all-clips", action="store_true", help="no 41-clip cap at test time")
     p.add_argument("--out", type=Path, help="metrics JSON")
     p.add_argument("--device", default="auto")
+    p.add_argument("--no-check-data", action="store_true", help="skip opening every frame first")
     p.set_defaults(func=_evaluate)
 
     p = sub.add_parser("embed", help="tracklet folders -> features file")

@@ -140,11 +140,11 @@ def test_killed_run_resumes_to_exactly_the_same_result(tiny_root, tmp_path):
     proc.send_signal(signal.SIGKILL)
     assert proc.wait() == -signal.SIGKILL
     done_before_kill = load_checkpoint(killed / "last.pt")["epoch"]
-    assert 1 <= done_before_kill < 3
-    assert not list(killed.glob(".*.tmp"))  # no torn checkpoint left behind as the real file
+    assert 1 <= done_before_kill < 3  # last.pt is a whole checkpoint, whenever the kill came
 
     again = subprocess.run([*run, str(killed)], env=env(), check=True, capture_output=True)
     assert b"being trained by" not in again.stderr  # the killed process's lock blocks no one
+    assert not list(killed.glob(".*.tmp"))  # a write cut by the kill is cleared away
     resumed = [json.loads(x) for x in log.read_text().splitlines()]
     assert untimed(resumed) == untimed(whole)  # every loss term, lr and metric, bit for bit
 
@@ -173,6 +173,24 @@ def test_a_second_trainer_of_the_same_run_waits_and_reuses_it(tiny_root, tmp_pat
     assert (out / "last.pt").stat().st_mtime_ns == written  # reused, not trained again
     assert waiter_out.splitlines()[-1] == holder_out.splitlines()[-1]  # the same final metrics
     assert len((out / "history.jsonl").read_text().splitlines()) == 12
+
+
+def test_a_damaged_frame_stops_training_before_the_first_step(tiny_root, tmp_path, capsys):
+    root = tmp_path / "mars"
+    shutil.copytree(tiny_root, root)
+    frame = load_dataset(tiny_config(root).data, progress=False).query[0].frames[-1]
+    frame.write_bytes(frame.read_bytes()[: len(frame.read_bytes()) // 2])  # a cut JPEG
+    cfg_path = tmp_path / "cfg.json"
+    cfg_path.write_text(json.dumps(tiny_config(root, train={"epochs": 1}).to_dict()))
+    args = ["train", "--config", str(cfg_path), "--device", "cpu", "--out", str(tmp_path / "run")]
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert f"1 of 468 frames under {root} cannot be read:" in err and f"{frame}: " in err
+    assert not (tmp_path / "run" / "history.jsonl").exists()  # not one step was trained
+    # skipping the check, the same frame is found only after the epoch, at the evaluation
+    assert main([*args, "--no-check-data"]) == 1
+    err = capsys.readouterr().err
+    assert f"{frame}: not a readable image" in err and "epoch 1/1" in err
 
 
 def test_a_run_made_by_other_code_is_trained_again(tiny_root, tmp_path):

@@ -67,13 +67,14 @@ def fast_dev_run(
     out_dir: Path,
     device: torch.device | str = "cpu",
     progress: bool = True,
+    check_data: bool = True,
 ) -> dict[str, Any]:
     """Builds `cfg` as `reidlib train` would, trains `steps` steps, evaluates a subset, and
     writes `config.json` and `report.json` to `out_dir`. Returns the report."""
     if steps < 1:
         raise ValueError(f"--fast-dev-run takes a number of steps >= 1, got {steps}")
     cfg = resolve_weights(cfg)  # a missing file stops here, before any data is read
-    dataset = load_dataset(cfg.data, progress=progress)
+    dataset = load_dataset(cfg.data, progress=progress, check=check_data)
     trainer = Trainer(cfg, dataset, device=device, progress=progress)
     device = trainer.device
     if device.type == "cuda":

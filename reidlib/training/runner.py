@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 
 from reidlib.config import DataConfig, RunConfig, resolve_weights
-from reidlib.data import build_dataset, ensure_synthetic
+from reidlib.data import build_dataset, check_dataset, ensure_synthetic
 from reidlib.network import build_network
 from reidlib.training.checkpoint import load_checkpoint
 from reidlib.training.trainer import Trainer
@@ -16,8 +16,10 @@ from reidlib.training.trainer import Trainer
 RUNS_ROOT = Path("runs")
 
 
-def load_dataset(data: DataConfig, *, progress: bool = True):
-    """Loads `data.dataset` from `data.root`, generating the synthetic default first if asked.
+def load_dataset(data: DataConfig, *, progress: bool = True, check: bool = False):
+    """Loads `data.dataset` from `data.root`, generating the synthetic default first if asked;
+    with `check`, every frame a run reads is opened and verified first (`check_dataset`), so a
+    damaged frame stops the run before its first step, not at its first evaluation.
 
     A relative `data.root` is taken from the working directory, as every path a user types;
     notebooks make theirs absolute against their own repository first (`reidlib.notebook`)."""
@@ -25,7 +27,10 @@ def load_dataset(data: DataConfig, *, progress: bool = True):
     if data.synthetic:
         ensure_synthetic(root, layout=data.dataset, progress=progress)
     kwargs = {} if data.dataset == "mars" else {"split_id": data.split_id}
-    return build_dataset(data.dataset, root, **kwargs)
+    dataset = build_dataset(data.dataset, root, **kwargs)
+    if check:
+        check_dataset(dataset, progress=progress).raise_if_problems()
+    return dataset
 
 
 def run_dir(cfg: RunConfig, root: Path | str = RUNS_ROOT) -> Path:
@@ -42,6 +47,7 @@ def train(
     device: torch.device | str = "cpu",
     progress: bool = True,
     resume: bool = True,
+    check_data: bool = True,
     dataset=None,
 ) -> Trainer:
     """Trains `cfg` into `out_dir` (default `run_dir(cfg, runs_root)`) and returns the finished
@@ -49,10 +55,12 @@ def train(
 
     A run whose folder already holds a finished checkpoint of the same settings is not
     retrained: `fit` resumes at the last epoch and returns at once (the notebooks' cache).
-    The ImageNet weights the run needs are found and checked before any data is read.
+    The ImageNet weights the run needs are found and checked before any data is read, and
+    with `check_data` every frame of the dataset is verified before the first step.
     """
     cfg = resolve_weights(cfg)
-    dataset = dataset if dataset is not None else load_dataset(cfg.data, progress=progress)
+    if dataset is None:
+        dataset = load_dataset(cfg.data, progress=progress, check=check_data)
     trainer = Trainer(
         cfg,
         dataset,

@@ -247,6 +247,9 @@ class Trainer:
         if self.out_dir is None:
             return self._train_to_the_end()
         with run_lock(self.out_dir) if self.dist.is_main else contextlib.nullcontext():
+            if self.dist.is_main:  # a write cut short by a killed process, never finished
+                for partial in self.out_dir.glob(".*.pt.*.tmp"):
+                    partial.unlink()
             if self.dist.enabled:
                 dist.barrier()  # every process starts once the run folder is this run's
             if resume and (self.out_dir / LAST).is_file():
