@@ -1,6 +1,7 @@
 # reidlib: `make run` (the main job) and `make test` (lint, unit tests, notebooks).
 # Both create ./venv on first use; a stamp file makes later runs skip the install.
 #
+#   make lab                                             # read and run the notebooks in JupyterLab
 #   make run                                             # quick profile, synthetic data, CPU
 #   make run PROFILE=full DATA_ROOT=data/mars DEVICE=cuda  # the paper's settings on real data
 #                                      # (ImageNet files in data/weights, or WEIGHTS_DIR=...)
@@ -12,11 +13,12 @@ STAMP := $(VENV)/.installed
 PROFILE ?= quick
 DATA_ROOT ?=
 WEIGHTS_DIR ?= data/weights
+SPLITS ?= 0
 DEVICE ?= auto
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 EXECUTED := build/notebooks/$(PROFILE)
 
-.PHONY: run test lint unit notebooks data format venv clean-venv
+.PHONY: run test lab lint unit notebooks data format venv clean-venv
 
 venv: $(STAMP)
 
@@ -41,10 +43,14 @@ run: $(STAMP) $(if $(filter quick,$(PROFILE)),data)
 	  echo "== $$nb ($(PROFILE))"; \
 	  $(BIN)/papermill -k python3 --cwd notebooks --progress-bar $$nb $(EXECUTED)/$$name \
 	    -p PROFILE $(PROFILE) -p DATA_ROOT "$(DATA_ROOT)" \
-	    -p WEIGHTS_DIR "$(WEIGHTS_DIR)" -p DEVICE $(DEVICE) \
+	    -p WEIGHTS_DIR "$(WEIGHTS_DIR)" -p SPLITS "$(SPLITS)" -p DEVICE $(DEVICE) \
 	    || { echo "make run: $$nb failed; the executed copy with the error is $(EXECUTED)/$$name"; exit 1; }; \
 	  echo "== $$nb done in $$(( $$(date +%s) - start )) s"; \
 	done
+
+# JupyterLab on notebooks/ with the project's kernel (the venv's python3, reidlib installed).
+lab: $(STAMP)
+	$(BIN)/jupyter lab --notebook-dir=notebooks
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

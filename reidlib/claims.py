@@ -7,10 +7,20 @@ is judged by `verdict` from its bootstrap interval alone.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from reidlib import paper
-from reidlib.evaluation.uncertainty import Difference, Expected, format_interval, verdict
+from reidlib.evaluation.uncertainty import (
+    Difference,
+    Expected,
+    QueryOutcomes,
+    difference_of_differences,
+    format_interval,
+    paired_difference,
+    verdict,
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -124,3 +134,46 @@ def claims_for(table: str, *, dataset: str | None = None) -> tuple[Claim, ...]:
     return tuple(
         c for c in CLAIMS if c.table == table and (dataset is None or dataset in c.datasets)
     )
+
+
+def check_claims(
+    table: str, outcomes: Mapping[tuple[str, str], QueryOutcomes]
+) -> list[dict[str, Any]]:
+    """Judges every claim of `table` that the measured runs can speak to.
+
+    Args:
+        table: `"I"`, `"III"`, `"IV"` or `"V"`.
+        outcomes: `(row, dataset)` -> what each query scored in that row's run (`row` a row
+            name of the paper's table); runs of one dataset must share their queries.
+
+    Returns:
+        One record per claim whose rows and datasets were all measured: the claim, the paper's
+        difference, ours with its 95% interval, the verdict and the printed `line`.
+    """
+    records = []
+    for claim in claims_for(table):
+        pairs = [
+            (outcomes.get((claim.baseline, d)), outcomes.get((claim.setting, d)))
+            for d in claim.datasets
+        ]
+        if any(a is None or b is None for a, b in pairs):
+            continue
+        if len(pairs) == 1:
+            difference = paired_difference(*pairs[0], ranks=(1,))
+        else:
+            difference = difference_of_differences(*pairs, ranks=(1,))
+        lo, hi = difference.interval[claim.metric]
+        records.append(
+            {
+                "table": claim.table,
+                "claim": claim.description,
+                "datasets": list(claim.datasets),
+                "metric": claim.metric,
+                "paper": round(claim.paper_difference, 2),
+                "ours": round(difference.value[claim.metric], 2),
+                "ci95": [round(lo, 2), round(hi, 2)],
+                "verdict": claim.judge(difference),
+                "line": claim.report(difference),
+            }
+        )
+    return records

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import ast
 import json
+import statistics
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -78,6 +79,7 @@ def _train(args: argparse.Namespace) -> int:
     from reidlib.seeding import resolve_device
 
     device = resolve_device(args.device)
+    _splits(args, cfg)  # a bad --splits fails before any work
     if args.fast_dev_run is not None:
         from reidlib.training.fast_dev_run import fast_dev_run, format_report
 
@@ -94,21 +96,51 @@ def _train(args: argparse.Namespace) -> int:
 
     from reidlib.training.runner import run_dir, train
 
-    out = _absolute(args.out) or run_dir(cfg)
-    trainer = train(
-        cfg,
-        out_dir=out,
-        device=device,
-        resume=not args.no_resume,
-        check_data=not args.no_check_data,
-    )
-    if trainer.transfer is not None:
-        print(trainer.transfer)
-    if trainer.dist.is_main:
+    splits = _splits(args, cfg)
+    results = []
+    for split in splits:
+        run_cfg = cfg.with_overrides(data={"split_id": split})
+        out = run_dir(run_cfg) if args.out is None else Path(_absolute(args.out))
+        out = out / f"split{split}" if args.out is not None and len(splits) > 1 else out
+        trainer = train(
+            run_cfg,
+            out_dir=out,
+            device=device,
+            resume=not args.no_resume,
+            check_data=not args.no_check_data,
+        )
+        if trainer.transfer is not None:
+            print(trainer.transfer)
         last = trainer.history[-1]
-        shown = {k: round(v, 2) for k, v in last.items() if k.startswith(("rank", "mAP"))}
-        print(f"{cfg.name}: {trainer.epoch} epochs in {out}; last evaluation {shown}")
+        results.append({k: v for k, v in last.items() if k.startswith(("rank", "mAP"))})
+        if trainer.dist.is_main:
+            shown = {k: round(v, 2) for k, v in results[-1].items()}
+            where = f"split {split}, " if run_cfg.data.dataset != "mars" else ""
+            print(f"{cfg.name}: {where}{trainer.epoch} epochs in {out}; last evaluation {shown}")
+    if len(splits) > 1 and trainer.dist.is_main:
+        summary = {
+            k: f"{statistics.mean(r[k] for r in results):.2f} ± {statistics.stdev(r[k] for r in results):.2f}"
+            for k in results[0]
+        }
+        print(f"{cfg.name}: mean ± std over splits {splits[0]}-{splits[-1]}: {summary}")
     return 0
+
+
+def _splits(args: argparse.Namespace, cfg) -> tuple[int, ...]:
+    """The splits `--splits` asks for (PRID2011 and iLIDS-VID), else the configuration's one."""
+    from reidlib.config import parse_splits
+
+    if args.splits is None:
+        return (cfg.data.split_id,)
+    if cfg.data.dataset == "mars":
+        raise ValueError(
+            "--splits: MARS has one fixed query/gallery split; splits are for PRID2011 and iLIDS-VID"
+        )
+    if args.fast_dev_run is not None:
+        raise ValueError(
+            "--splits and --fast-dev-run go separately: a fast dev run checks one split"
+        )
+    return parse_splits(args.splits)
 
 
 def _evaluate(args: argparse.Namespace) -> int:
@@ -279,6 +311,11 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
         "--no-check-data",
         action="store_true",
         help="skip opening every frame before the first step (reidlib check-data)",
+    )
+    p.add_argument(
+        "--splits",
+        metavar="SPLITS",
+        help="PRID2011 / iLIDS-VID splits to train and report, e.g. 0-9 (mean ± std) or 0,3",
     )
     p.add_argument(
         "--fast-dev-run",

@@ -19,18 +19,47 @@ from typing import Any
 
 import pandas as pd
 import torch
+from matplotlib.figure import Figure
 
-from reidlib.config import RunConfig, load_profile
+from reidlib.claims import check_claims
+from reidlib.config import RunConfig, load_profile, parse_splits
+from reidlib.evaluation import QueryOutcomes
+from reidlib.plotting import save as saved_figures
 from reidlib.results import (
     device_name,
     figures_dir,
+    init_label,
     paper_rows,
     paper_vs_ours,
+    pool_outcomes,
+    pool_splits,
+    run_outcomes,
     run_record,
     write_metrics,
     write_table,
 )
 from reidlib.seeding import resolve_device, seed_everything
+
+SHOWN: set[int] = set()  # ids of the figures rendered onto the notebook page
+
+
+@dataclass
+class Ablation:
+    """The runs of a paper table's rows on one dataset (`NotebookRun.ablation`)."""
+
+    runs: list[dict[str, Any]]  # a `run_record` per row and split
+    summaries: list[dict[str, Any]]  # per row: mean ± std over the splits, pooled 95% interval
+    rows: list[dict[str, Any]]  # `paper_vs_ours` rows of the summaries
+    trainers: dict[tuple[str, int], Any]  # (row, split) -> the finished `Trainer`
+    outcomes: dict[tuple[str, str], QueryOutcomes]  # (row, dataset) -> queries of all splits
+
+    @property
+    def histories(self) -> dict[str, list[dict[str, Any]]]:
+        """Row -> the epoch log of its first split's run (for training curves)."""
+        histories: dict[str, list[dict[str, Any]]] = {}
+        for (label, _), trainer in self.trainers.items():
+            histories.setdefault(label, trainer.history)
+        return histories
 
 
 @dataclass
@@ -43,6 +72,7 @@ class NotebookRun:
     repo: Path  # the repository the notebook lives in: relative paths are taken from here
     data_root: str  # "" = the profile's default root for each dataset
     weights_dir: Path  # the ImageNet files of the full profile (`reidlib.config.IMAGENET_FILES`)
+    splits: tuple[int, ...]  # PRID2011 / iLIDS-VID splits the runs use (MARS has one)
     device: torch.device
     seed: int
     out_dir: Path  # figures/<profile>/<stem>/ unless the notebook was given another
@@ -72,7 +102,7 @@ class NotebookRun:
         root = self.data_root if self.data_root and dataset == self.dataset else cfg.data.root
         overrides: dict[str, dict[str, Any]] = {
             "train": {"seed": self.seed},
-            "data": {"root": str(self.resolve(root))},
+            "data": {"root": str(self.resolve(root)), "split_id": self.splits_of(dataset)[0]},
             "model": {"weights_dir": str(self.weights_dir)},
         }
         for section, values in sections.items():
@@ -90,25 +120,47 @@ class NotebookRun:
         cfg = cfg if cfg is not None else self.config(preset, **kwargs)
         return train(cfg, runs_root=self.repo / "runs", device=self.device, progress=self.progress)
 
+    def splits_of(self, dataset: str) -> tuple[int, ...]:
+        """The splits a dataset's runs use: this notebook's `SPLITS` for PRID2011 and
+        iLIDS-VID, the one split of MARS."""
+        return (0,) if dataset == "mars" else self.splits
+
     def ablation(
         self,
         settings: Mapping[str, str | None],
         *,
         paper: Mapping[str, Mapping[str, Mapping[str, float | None]]],
-    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]:
-        """Trains (or reads back) one run per table row on this notebook's dataset.
+        dataset: str | None = None,
+        init_checkpoints: Mapping[int, Path] | None = None,
+    ) -> Ablation:
+        """Trains (or reads back) one run per table row and split on a dataset.
 
         Args:
             settings: the paper table's row name -> preset (`reidlib.config.PRESETS`).
             paper: the paper's table (`reidlib.paper.TABLE_*`), keyed by the same row names.
-
-        Returns:
-            `(runs, rows, trainers)`: a `run_record` per row, the `paper_vs_ours` rows, and the
-            finished trainers by row name (for curves and further looks).
+            dataset: another dataset than the notebook's (Table V's targets).
+            init_checkpoints: split -> the run each split's runs start from (Table V's transfer).
         """
-        trainers = {label: self.train(preset) for label, preset in settings.items()}
-        runs = [run_record(t, setting=label) for label, t in trainers.items()]
-        return runs, paper_rows(paper, runs), trainers
+        dataset = dataset or self.dataset
+        trainers: dict[tuple[str, int], Any] = {}
+        for label, preset in settings.items():
+            for split in self.splits_of(dataset):
+                train = (
+                    {}
+                    if init_checkpoints is None
+                    else {"init_checkpoint": str(init_checkpoints[split])}
+                )
+                trainers[label, split] = self.train(
+                    preset, dataset=dataset, data={"split_id": split}, train=train
+                )
+        runs = [run_record(t, setting=label) for (label, _), t in trainers.items()]
+        summaries, outcomes = [], {}
+        for label in settings:
+            chosen = [(r, trainers[label, r["split"]]) for r in runs if r["setting"] == label]
+            scored = [run_outcomes(t) for _, t in chosen]
+            summaries.append(pool_splits([r for r, _ in chosen], scored))
+            outcomes[label, dataset] = pool_outcomes(scored)
+        return Ablation(runs, summaries, paper_rows(paper, summaries), trainers, outcomes)
 
     def write_metrics(self, *, runs: Iterable[Mapping[str, Any]], **extra: Any) -> dict:
         """`metrics.json` in `out_dir`: profile, device, seed, dataset, wall time, runs."""
@@ -123,11 +175,62 @@ class NotebookRun:
             **extra,
         )
 
-    def paper_vs_ours(self, rows: Iterable[Mapping[str, Any]], *, name: str = "table.csv"):
-        """The closing table (setting, metric, paper, ours, profile, dataset, device), written
-        to `out_dir/name` and returned for display."""
+    def paper_vs_ours(
+        self, rows: Iterable[Mapping[str, Any]], *, name: str = "table.csv"
+    ) -> pd.DataFrame:
+        """The closing table (setting, metric, paper, ours with the bounds of its 95% interval,
+        init, profile, dataset, device), written to `out_dir/name`; `show_intervals` formats it
+        for reading."""
         table = paper_vs_ours(rows, profile=self.profile, device=self.device, dataset=self.dataset)
         return write_table(table, self.out_dir / name)
+
+    def verdicts(
+        self, table: str, outcomes: Mapping[tuple[str, str], QueryOutcomes]
+    ) -> pd.DataFrame:
+        """Judges the paper's claims of `table` on the measured runs (`reidlib.claims`): prints
+        one line per claim, writes `verdicts.csv`, and returns the verdicts for display (and
+        for `write_metrics(..., verdicts=...)`).
+
+        Args:
+            table: `"I"`, `"III"`, `"IV"` or `"V"`.
+            outcomes: `(row, dataset)` -> what each query scored in that row's run.
+        """
+        records = check_claims(table, outcomes)
+        for record in records:
+            print(record["line"])
+        shown = pd.DataFrame(
+            [
+                {
+                    "claim": r["claim"],
+                    "datasets": " vs ".join(r["datasets"]),
+                    "metric": r["metric"],
+                    "paper": r["paper"],
+                    "ours [95% CI]": f"{r['ours']:+.1f} [{r['ci95'][0]:+.1f}, {r['ci95'][1]:+.1f}]",
+                    "verdict": r["verdict"],
+                }
+                for r in records
+            ]
+        )
+        return write_table(shown, self.out_dir / "verdicts.csv")
+
+    def title(self, cfg: RunConfig) -> str:
+        """A figure title naming where a run's numbers come from: profile, dataset, init."""
+        return f"{cfg.name} · {init_label(cfg)} · {self.device_label}"
+
+    def finish(self) -> None:
+        """Checks that every figure this notebook saved under `out_dir` was also shown on its
+        page (a figure left as a file only is an error naming it)."""
+        missing = [
+            path
+            for fig, path in saved_figures.SAVED
+            if id(fig) not in SHOWN and path.is_relative_to(self.out_dir)
+        ]
+        saved_figures.SAVED.clear()
+        if missing:
+            raise RuntimeError(
+                f"figures saved but not shown on the page: {[str(p) for p in missing]} (end a "
+                "cell with the plotting call, or display() it)"
+            )
 
     def save_table(self, table: pd.DataFrame, name: str) -> pd.DataFrame:
         return write_table(table, self.out_dir / name)
@@ -135,6 +238,27 @@ class NotebookRun:
     def path(self, name: str) -> Path:
         """A file in this notebook's output folder (for figures)."""
         return self.out_dir / name
+
+
+def _show_figures_inline() -> None:
+    """In a Jupyter kernel: figures render as PNG where a cell returns or displays them (the
+    inline backend, even when pyplot is never imported), and each rendering is remembered."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    shell.run_line_magic("matplotlib", "inline")
+    png = shell.display_formatter.formatters["image/png"]
+    render = png.lookup_by_type(Figure)
+
+    def rendered(fig: Figure) -> bytes | None:
+        SHOWN.add(id(fig))
+        return render(fig)
+
+    png.for_type(Figure, rendered)
 
 
 def notebook_repo(start: Path | None = None) -> Path:
@@ -156,6 +280,7 @@ def start_notebook(
     dataset: str = "mars",
     data_root: str = "",
     weights_dir: str = "data/weights",
+    splits: str = "0",
     device: str = "auto",
     seed: int = 0,
     out_dir: str = "",
@@ -165,15 +290,16 @@ def start_notebook(
 
     Args:
         stem: the notebook's file name without `.ipynb`.
-        profile, dataset, data_root, weights_dir, device, seed, out_dir: the notebook's
-            parameters cell (`""` means the default: the profile's data root,
-            `figures/<profile>/<stem>/`); relative paths are taken from the notebook's
-            repository (`notebook_repo`).
+        profile, dataset, data_root, weights_dir, splits, device, seed, out_dir: the
+            notebook's parameters cell (`""` means the default: the profile's data root,
+            `figures/<profile>/<stem>/`; `splits` as `parse_splits` reads it); relative paths
+            are taken from the notebook's repository (`notebook_repo`).
         progress: tqdm bars while training and evaluating.
     """
     if profile not in ("quick", "full"):
         raise ValueError(f"PROFILE must be 'quick' or 'full', got {profile!r}")
     generator = seed_everything(seed)
+    _show_figures_inline()
     repo = notebook_repo()
     run = NotebookRun(
         stem=stem,
@@ -182,6 +308,7 @@ def start_notebook(
         repo=repo,
         data_root=data_root,
         weights_dir=repo / weights_dir,
+        splits=parse_splits(splits),
         device=resolve_device(device),
         seed=seed,
         out_dir=repo / out_dir if out_dir else figures_dir(repo, profile, stem),

@@ -168,3 +168,14 @@ DATASETS_IV_A: dict[str, dict[str, int | None]] = {
     "prid2011": {"ids": 200, "tracklets": 400, "cameras": 2, "min_len": 5, "max_len": 675},
     "ilidsvid": {"ids": 300, "tracklets": 600, "cameras": 2, "min_len": 23, "max_len": 192},
 }
+
+# §III-B, §III-C and §IV-B: settings as the text prints them, where reidlib's defaults follow the
+# reference code instead (docs/decisions.md §8).
+PRINTED_SETTINGS: dict[str, object] = {
+    "input_size": (244, 112),  # §IV-B; the code and Table II's input use 224×112
+    "center_weight": 5e-5,  # β, §IV-B; every reference code uses 5e-4
+    "center_reduction": "half_sum",  # ½ Σ_i, Eq. (11); the code averages over the batch
+    "epochs": 120,
+    "lr": 3.5e-4,
+    "batch": (8, 4),  # C × K = 32, Table IV
+}

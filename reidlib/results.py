@@ -9,14 +9,17 @@ from __future__ import annotations
 import json
 import platform
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import torch
 
 from reidlib.config import RunConfig
+from reidlib.evaluation import QueryOutcomes, bootstrap_ci, format_interval
+from reidlib.evaluation.protocol import TrackletEvaluation
 
 
 def figures_dir(repo: Path, profile: str, notebook: str) -> Path:
@@ -78,22 +81,62 @@ def write_table(table: pd.DataFrame, path: Path) -> pd.DataFrame:
     return table
 
 
+def ci95(outcomes: QueryOutcomes) -> dict[str, list[float]]:
+    """95% bootstrap intervals over queries of rank-1 and mAP (`bootstrap_ci`, fixed seed),
+    as `{"rank1": [lo, hi], "mAP": [lo, hi]}` in percent."""
+    intervals = bootstrap_ci(outcomes, ranks=(1,))
+    return {k: [round(intervals[k][0], 2), round(intervals[k][1], 2)] for k in ("rank1", "mAP")}
+
+
+def evaluation_record(evaluation: TrackletEvaluation) -> dict[str, Any]:
+    """An evaluation's metrics with their `ci95`, as `metrics.json` entries hold them."""
+    return {**evaluation.metrics, "ci95": ci95(QueryOutcomes.from_result(evaluation.result))}
+
+
 def paper_vs_ours(
     rows: Iterable[Mapping[str, Any]], *, profile: str, device: torch.device | str, dataset: str
 ) -> pd.DataFrame:
-    """One row per setting: the paper's value beside ours, labelled with where ours came from.
+    """One row per setting: the paper's value beside ours and its 95% interval, labelled with
+    where ours came from.
 
     Each input row needs `setting`, `metric`, `paper` (None where the paper is silent) and
-    `ours`; rows measured on a trained run also carry `init` (how it started, `init_label`).
+    `ours`; rows measured on queries carry `ci95` (`[lo, hi]`), rows of a trained run `init`
+    (how it started, `init_label`). The table keeps numbers (`ours`, `ci95_low`, `ci95_high`);
+    `show_intervals` formats it for reading.
     """
     rows = list(rows)
     trained = ["init"] if any("init" in r for r in rows) else []
     table = pd.DataFrame(rows, columns=["setting", "metric", "paper", "ours", *trained])
     table["ours"] = table["ours"].astype(float).round(2)
+    for i, side in enumerate(("ci95_low", "ci95_high")):
+        table[side] = [round(r["ci95"][i], 2) if r.get("ci95") else None for r in rows]
     table["profile"] = profile
     table["dataset"] = dataset
     table["device"] = device_name(device)
     return table
+
+
+def show_intervals(table: pd.DataFrame) -> pd.DataFrame:
+    """`table` with `ours` read as `value [lo, hi]` (the 95% interval) where it has one."""
+    shown = table.drop(columns=["ci95_low", "ci95_high"])
+    shown["ours"] = [
+        format_interval(v, (lo, hi)) if pd.notna(lo) else f"{v:.1f}"
+        for v, lo, hi in zip(table["ours"], table["ci95_low"], table["ci95_high"])
+    ]
+    return shown.rename(columns={"ours": "ours [95% CI]"})
+
+
+def last_evaluation(trainer: Any) -> dict[str, Any]:
+    """The epoch log record of a finished run's last evaluation."""
+    evaluated = [r for r in trainer.history if "rank1" in r]
+    if not evaluated:
+        raise ValueError(f"{trainer.out_dir}: the run has no evaluation yet")
+    return evaluated[-1]
+
+
+def run_outcomes(trainer: Any) -> QueryOutcomes:
+    """What each query scored at a finished run's last evaluation."""
+    return QueryOutcomes.from_json(last_evaluation(trainer)["queries"])
 
 
 def init_label(cfg: RunConfig) -> str:
@@ -105,22 +148,57 @@ def init_label(cfg: RunConfig) -> str:
 
 def run_record(trainer: Any, *, setting: str) -> dict[str, Any]:
     """One table row's measured values from a finished run: its last evaluation (rank-k, mAP,
-    chance rank-1, valid queries), epochs, how it was initialised, training seconds and where
-    the run lives."""
-    evaluated = [r for r in trainer.history if "rank1" in r]
-    if not evaluated:
-        raise ValueError(f"{trainer.out_dir}: the run has no evaluation yet")
-    last = evaluated[-1]
+    chance rank-1, valid queries) with the 95% intervals of rank-1 and mAP, epochs, the split,
+    how it was initialised, training seconds and where the run lives."""
+    last = last_evaluation(trainer)
     metrics = ("rank1", "rank5", "rank10", "rank20", "mAP", "chance_rank1", "num_valid_queries")
     return {
         "setting": setting,
         "dataset": trainer.cfg.data.dataset,
+        "split": trainer.cfg.data.split_id,
         "epochs": last["epoch"],
         "init": init_label(trainer.cfg),
         **{k: last[k] for k in metrics if k in last},
+        "ci95": ci95(run_outcomes(trainer)),
         "train_seconds": round(sum(r["train_seconds"] for r in trainer.history), 1),
         "run_dir": str(trainer.out_dir),
     }
+
+
+def pool_splits(
+    records: Sequence[Mapping[str, Any]], outcomes: Sequence[QueryOutcomes]
+) -> dict[str, Any]:
+    """One setting's runs over several splits (PRID2011, iLIDS-VID), as the literature reports
+    them: rank-k and mAP as the mean over the splits with their standard deviation, the 95%
+    interval from the queries of every split together, and the splits.
+
+    Args:
+        records: `run_record`s of one setting and dataset, one per split.
+        outcomes: what each query scored in each of those runs, in the same order.
+    """
+    first = records[0]
+    summary: dict[str, Any] = {
+        "setting": first["setting"],
+        "dataset": first["dataset"],
+        "splits": [r["split"] for r in records],
+        "epochs": first["epochs"],
+        "init": first["init"],
+    }
+    for key in ("rank1", "rank5", "rank10", "rank20", "mAP"):
+        values = np.array([r[key] for r in records])
+        summary[key] = float(values.mean())
+        summary[f"{key}_std"] = float(values.std(ddof=1)) if len(values) > 1 else 0.0
+    summary["ci95"] = ci95(pool_outcomes(outcomes))
+    return summary
+
+
+def pool_outcomes(outcomes: Sequence[QueryOutcomes]) -> QueryOutcomes:
+    """The queries of several splits as one sample; two settings pooled in the same split order
+    stay paired query by query."""
+    return QueryOutcomes(
+        np.concatenate([o.first_match_rank for o in outcomes]),
+        np.concatenate([o.average_precision for o in outcomes]),
+    )
 
 
 def paper_rows(
@@ -134,12 +212,15 @@ def paper_rows(
         cell = paper[run["setting"]][run["dataset"]]
         for metric in ("rank1", "mAP"):
             if metric in cell:
+                splits = run.get("splits", [run.get("split", 0)])
+                over = f", splits {splits[0]}-{splits[-1]}, mean" if len(splits) > 1 else ""
                 rows.append(
                     {
-                        "setting": f"{run['setting']} ({run['dataset']})",
+                        "setting": f"{run['setting']} ({run['dataset']}{over})",
                         "metric": metric,
                         "paper": cell[metric],
                         "ours": run[metric],
+                        "ci95": run["ci95"][metric],
                         "init": run["init"],
                     }
                 )

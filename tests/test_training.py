@@ -427,3 +427,34 @@ def test_console_entry_point_rejects_bad_arguments(tmp_path):
     )
     assert proc.returncode == 2
     assert "invalid choice: 'huge'" in proc.stderr
+
+
+def test_cli_trains_several_splits_and_reports_mean_and_std(tmp_path, capsys):
+    prid = make_synthetic(
+        tmp_path / "prid",
+        layout="prid2011",
+        num_ids=10,
+        seed=1,
+        image_size=(32, 16),
+        progress=False,
+    )
+    cfg = tiny_config(prid, data={"dataset": "prid2011"}, train={"epochs": 1})
+    cfg_path = tmp_path / "cfg.json"
+    cfg_path.write_text(json.dumps(cfg.to_dict()))
+    out = tmp_path / "runs"
+    args = ["train", "--config", str(cfg_path), "--device", "cpu", "--out", str(out)]
+    assert main([*args, "--splits", "0,1"]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    per_split = [
+        json.loads(load_checkpoint(out / f"split{s}" / "last.pt")["config"]) for s in (0, 1)
+    ]
+    assert [c["data"]["split_id"] for c in per_split] == [0, 1]
+    rank1 = [
+        json.loads((out / f"split{s}" / "history.jsonl").read_text().splitlines()[-1])["rank1"]
+        for s in (0, 1)
+    ]
+    mean, std = sum(rank1) / 2, abs(rank1[0] - rank1[1]) / 2**0.5
+    assert printed[-1].startswith("quick-mars: mean ± std over splits 0-1: ")
+    assert f"'rank1': '{mean:.2f} ± {std:.2f}'" in printed[-1]
+    assert main([*args, "--splits", "0-12"]) == 1
+    assert "splits '0-12': expected split ids between 0 and 9" in capsys.readouterr().err

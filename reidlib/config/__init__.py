@@ -1,6 +1,14 @@
 """Configuration: the paper's settings as frozen dataclasses, profiles and table presets."""
 
-from reidlib.config.profiles import DATASETS, FULL, PRESETS, PROFILES, QUICK, load_profile
+from reidlib.config.profiles import (
+    DATASETS,
+    FULL,
+    PRESETS,
+    PROFILES,
+    QUICK,
+    load_profile,
+    parse_splits,
+)
 from reidlib.config.schema import (
     DataConfig,
     LossConfig,
@@ -25,5 +33,6 @@ __all__ = [
     "TrainConfig",
     "config_diff",
     "load_profile",
+    "parse_splits",
     "resolve_weights",
 ]

@@ -113,3 +113,31 @@ def load_profile(profile: str, *, dataset: str = "mars", preset: str | None = No
     )
     name = "-".join(x for x in (profile, dataset, preset) if x)
     return replace(base.with_overrides(**overrides), name=name)
+
+
+NUM_SPLITS = 10  # PRID2011 and iLIDS-VID come with 10 train/test splits
+
+
+def parse_splits(text: str) -> tuple[int, ...]:
+    """`"0"`, `"0-9"` or `"0,3,5"` -> the split ids (PRID2011 and iLIDS-VID have splits 0-9).
+
+    Raises:
+        ValueError: anything else, naming the text and the expected form.
+    """
+    splits: list[int] = []
+    try:
+        for part in text.split(","):
+            low, _, high = part.strip().partition("-")
+            splits += range(int(low), int(high or low) + 1)
+    except ValueError:
+        splits = []
+    if (
+        not splits
+        or len(set(splits)) != len(splits)
+        or not all(0 <= s < NUM_SPLITS for s in splits)
+    ):
+        raise ValueError(
+            f"splits {text!r}: expected split ids between 0 and {NUM_SPLITS - 1} such as "
+            "'0', '0-9' or '0,3,5', each once"
+        )
+    return tuple(splits)

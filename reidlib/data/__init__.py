@@ -2,7 +2,7 @@
 
 from reidlib.data.base import VideoReIDDataset
 from reidlib.data.check import DataCheck, FrameProblem, check_dataset, check_frame
-from reidlib.data.clip_dataset import TrackletDataset, TrackletFrames, VideoDataset
+from reidlib.data.clip_dataset import TrackletDataset, TrackletFrames, VideoDataset, load_clip
 from reidlib.data.errors import DatasetError, FrameReadError
 from reidlib.data.factory import DATASETS, build_dataset, load_synthetic
 from reidlib.data.frames import (
@@ -65,6 +65,7 @@ __all__ = [
     "dense_clip_indices",
     "ensure_synthetic",
     "load_synthetic",
+    "load_clip",
     "make_synthetic",
     "random_consecutive_indices",
     "read_frame",

@@ -18,6 +18,26 @@ from reidlib.types import Tracklet
 FrameTransform = Callable[[Image.Image], Any]
 
 
+def load_clip(
+    tracklet: Tracklet, indices: Sequence[int], *, transform: FrameTransform
+) -> tuple[Tensor, Tensor]:
+    """The frames `indices` of `tracklet` through a training transform: the clip `(T, C, H, W)`
+    and its erased flags `(T,)` (1 where random erasing hit the frame, the `E_t` of Eq. 12).
+
+    Args:
+        tracklet: the tracklet.
+        indices: its frames to take, in order (e.g. `restricted_random_indices`).
+        transform: per-frame transform returning a tensor or `(tensor, erased)`.
+    """
+    images, flags = [], []
+    for i in indices:
+        out = transform(read_frame(tracklet.frames[i]))
+        image, erased = out if isinstance(out, tuple) else (out, False)
+        images.append(image)
+        flags.append(float(erased))
+    return torch.stack(images), torch.tensor(flags)
+
+
 class VideoDataset(Dataset):
     """Training clips: one random clip of `clip_len` frames per tracklet and access.
 
@@ -62,13 +82,8 @@ class VideoDataset(Dataset):
         indices = sample_frame_indices(
             len(tracklet.frames), clip_len=self.clip_len, sampling=self.sampling
         )
-        images, flags = [], []
-        for i in indices:
-            out = self.transform(read_frame(tracklet.frames[i]))
-            image, erased = out if isinstance(out, tuple) else (out, False)
-            images.append(image)
-            flags.append(float(erased))
-        return torch.stack(images), tracklet.pid, tracklet.camid, torch.tensor(flags)
+        clip, erased = load_clip(tracklet, indices, transform=self.transform)
+        return clip, tracklet.pid, tracklet.camid, erased
 
 
 class TrackletFrames(Sequence[Tensor]):

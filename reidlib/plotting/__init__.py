@@ -6,7 +6,11 @@ from reidlib.plotting.data_stats import plot_camera_counts, plot_tracklet_length
 from reidlib.plotting.frames import plot_frame_grid
 from reidlib.plotting.memory import plot_memory_bars, plot_memory_curves
 from reidlib.plotting.method import plot_lr_schedules
-from reidlib.plotting.rank_lists import best_and_worst_queries, plot_rank_lists
+from reidlib.plotting.rank_lists import (
+    best_and_worst_queries,
+    plot_first_match_ranks,
+    plot_rank_lists,
+)
 from reidlib.plotting.tables import plot_paper_vs_ours
 from reidlib.plotting.training import (
     plot_attention_by_erasing,
@@ -20,6 +24,7 @@ __all__ = [
     "plot_attention_by_erasing",
     "plot_camera_counts",
     "plot_clip_grid",
+    "plot_first_match_ranks",
     "plot_frame_grid",
     "plot_frame_sampling",
     "plot_loss_terms",

@@ -3,7 +3,7 @@ green for a true match and red for a false one."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +40,8 @@ def plot_rank_lists(
     top_k: int = 5,
     query_frames: int = 3,
     labels: Sequence[str] | None = None,
+    attention: Callable[[Tracklet], np.ndarray] | None = None,
+    title: str | None = None,
     out: Path | None = None,
 ) -> Figure:
     """One row per query: `query_frames` of its frames, then the middle frame of each of its
@@ -52,6 +54,10 @@ def plot_rank_lists(
         top_k: gallery tracklets per row.
         query_frames: frames of the query tracklet shown, spread over it.
         labels: a caption per row (default: pid, camid, first-match rank and AP).
+        attention: tracklet -> the attention weight a_t of each of its frames in its dense test
+            clip (e.g. `reidlib.training.probes.frame_attention` bound to a network), written
+            under each frame shown.
+        title: figure title.
         out: if given, the PNG is saved there.
     """
     if result.top_indices.shape[1] < top_k:
@@ -71,6 +77,7 @@ def plot_rank_lists(
         picks = np.linspace(0, len(track.frames) - 1, query_frames).round().astype(int)
         for j, i in enumerate(picks.tolist()):
             grid[row, j].imshow(np.asarray(read_frame(track.frames[i])))
+            _attention_label(grid[row, j], attention, track, i)
         caption = (
             labels[row]
             if labels is not None
@@ -88,8 +95,10 @@ def plot_rank_lists(
             if g < 0:
                 continue
             candidate = gallery[g]
-            image = np.asarray(read_frame(candidate.frames[len(candidate.frames) // 2]))
+            middle = len(candidate.frames) // 2
+            image = np.asarray(read_frame(candidate.frames[middle]))
             ax.imshow(image)
+            _attention_label(ax, attention, candidate, middle)
             colour = MATCH if result.top_matches[q, k] else NON_MATCH
             h, w = image.shape[:2]
             ax.add_patch(Rectangle((0, 0), w - 1, h - 1, fill=False, edgecolor=colour, linewidth=4))
@@ -99,4 +108,31 @@ def plot_rank_lists(
             ax.set_yticks([])
             for spine in ax.spines.values():
                 spine.set_visible(False)
+    if title:
+        fig.suptitle(title, fontsize=9)
+    return save_figure(fig, out)
+
+
+def _attention_label(
+    ax, attention: Callable[[Tracklet], np.ndarray] | None, tracklet: Tracklet, frame: int
+) -> None:
+    if attention is not None:
+        ax.set_xlabel(f"a={attention(tracklet)[frame]:.2f}", fontsize=7, labelpad=1)
+
+
+def plot_first_match_ranks(
+    result: EvalResult, *, last: int = 10, title: str | None = None, out: Path | None = None
+) -> Figure:
+    """How many valid queries find their first true match at rank 1, 2, ..., `last`, and
+    beyond (the CMC curve's steps)."""
+    ranks = result.first_match_rank[result.valid] + 1
+    counts = np.bincount(np.minimum(ranks, last + 1), minlength=last + 2)[1:]
+    fig = Figure(figsize=(6, 3), layout="constrained")
+    ax = fig.subplots()
+    ax.bar(range(1, last + 2), counts, color="#3182bd")
+    ax.set_xticks(range(1, last + 2), [*map(str, range(1, last + 1)), f">{last}"])
+    ax.set_xlabel("rank of the first true match")
+    ax.set_ylabel("queries")
+    if title:
+        ax.set_title(title, fontsize=9)
     return save_figure(fig, out)

@@ -15,8 +15,9 @@ def plot_paper_vs_ours(table: pd.DataFrame, *, title: str = "", out: Path | None
     """Grouped bars, one panel per metric: the paper's value and ours for each setting.
 
     Args:
-        table: `paper_vs_ours` output (columns setting, metric, paper, ours, profile, ...);
-            missing paper values are left out.
+        table: `paper_vs_ours` output (columns setting, metric, paper, ours, ci95_low,
+            ci95_high, profile, ...); missing paper values are left out, ours carry their 95%
+            interval as error bars.
         title: figure title; the profile and device are appended.
     """
     metrics = list(dict.fromkeys(table["metric"]))
@@ -28,8 +29,14 @@ def plot_paper_vs_ours(table: pd.DataFrame, *, title: str = "", out: Path | None
         paper = pd.to_numeric(rows["paper"], errors="coerce").to_numpy(float)
         ours = rows["ours"].to_numpy(float)
         ax.bar(x - 0.2, np.nan_to_num(paper), 0.4, label="paper", color="#9e9ac8")
-        source = ", ".join([rows["profile"].iloc[0], *dict.fromkeys(rows.get("init", []))])
-        ax.bar(x + 0.2, ours, 0.4, label=f"ours ({source})", color="#3182bd")
+        inits = rows["init"].dropna() if "init" in rows else []
+        source = ", ".join([rows["profile"].iloc[0], *dict.fromkeys(inits)])
+        low, high = (pd.to_numeric(rows[c], errors="coerce") for c in ("ci95_low", "ci95_high"))
+        yerr = np.abs(np.stack([low, high]) - ours)  # NaN where there is no interval
+        ax.bar(
+            x + 0.2, ours, 0.4, yerr=yerr, capsize=3, label=f"ours ({source}), 95% CI",
+            color="#3182bd",
+        )  # fmt: skip
         for xi, value in zip(x, ours):
             ax.annotate(f"{value:.1f}", (xi + 0.2, value), ha="center", va="bottom", fontsize=7)
         ax.set_xticks(x, rows["setting"], rotation=20, ha="right", fontsize=7)

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
+from reidlib.evaluation import QueryOutcomes, bootstrap_ci
 from reidlib.plotting.method import plot_lr_schedules
 from reidlib.plotting.save import save_figure
 
@@ -23,15 +24,21 @@ TERM_TITLES = {
 
 
 def plot_loss_terms(
-    histories: Mapping[str, Sequence[Mapping[str, Any]]], *, out: Path | None = None
+    histories: Mapping[str, Sequence[Mapping[str, Any]]],
+    *,
+    title: str | None = None,
+    out: Path | None = None,
 ) -> Figure:
     """One panel per loss term of Eq. (13), epoch mean against epoch, one line per run.
 
     Args:
         histories: run label -> epoch log records (each with `epoch` and the terms).
+        title: figure title (e.g. `NotebookRun.title`: profile, dataset, initialisation).
         out: if given, the PNG is saved there.
     """
-    fig = Figure(figsize=(13, 2.8), layout="constrained")
+    fig = Figure(figsize=(13, 3.1), layout="constrained")
+    if title:
+        fig.suptitle(title, fontsize=9)
     axes = fig.subplots(1, len(LOSS_TERMS))
     for ax, term in zip(axes, LOSS_TERMS):
         for label, history in histories.items():
@@ -71,22 +78,40 @@ def plot_lr(
 def plot_metrics(
     histories: Mapping[str, Sequence[Mapping[str, Any]]],
     *,
-    baselines: Mapping[str, float | Mapping[str, float]] | None = None,
+    baselines: Mapping[str, float | Mapping[str, Any]] | None = None,
+    title: str | None = None,
     out: Path | None = None,
 ) -> Figure:
-    """Rank-1 and mAP at each evaluation, one line per run.
+    """Rank-1 and mAP at each evaluation, one line per run, with 95% bootstrap intervals over
+    queries as error bars where the records hold the per-query outcomes (`"queries"`).
 
     Args:
         histories: run label -> epoch log records; records without `rank1` are skipped.
-        baselines: label -> a rank-1 value, or a `{"rank1": ..., "mAP": ...}` mapping, drawn
-            as labelled horizontal lines (e.g. the untrained network, chance).
+        baselines: label -> a rank-1 value, or a `{"rank1": ..., "mAP": ...}` mapping (with an
+            optional `"ci95"`, drawn as a band), drawn as labelled horizontal lines (e.g. the
+            untrained network, raw pixels, chance).
+        title: figure title.
     """
-    fig = Figure(figsize=(9, 3.2), layout="constrained")
+    fig = Figure(figsize=(9, 3.4), layout="constrained")
     axes = fig.subplots(1, 2)
+    for label, history in histories.items():
+        evaluated = [r for r in history if "rank1" in r]
+        intervals = [
+            bootstrap_ci(QueryOutcomes.from_json(r["queries"]), ranks=(1,))
+            if "queries" in r
+            else None
+            for r in evaluated
+        ]
+        for key, ax in zip(("rank1", "mAP"), axes):
+            x = [r["epoch"] for r in evaluated]
+            y = np.array([r[key] for r in evaluated])
+            if all(ci is not None for ci in intervals):
+                bounds = np.array([ci[key] for ci in intervals]).T  # `(2, evaluations)`
+                yerr = np.abs(bounds - y)
+                ax.errorbar(x, y, yerr=yerr, marker="o", capsize=3, label=label)
+            else:
+                ax.plot(x, y, marker="o", label=label)
     for key, ax in zip(("rank1", "mAP"), axes):
-        for label, history in histories.items():
-            points = [(r["epoch"], r[key]) for r in history if key in r]
-            ax.plot(*zip(*points), marker="o", label=label)
         ax.set_title("rank-1 (%)" if key == "rank1" else "mAP (%)", fontsize=9)
         ax.set_xlabel("epoch")
     for label, value in (baselines or {}).items():
@@ -94,24 +119,30 @@ def plot_metrics(
         for key, ax in zip(("rank1", "mAP"), axes):
             if key in values:
                 ax.axhline(values[key], color="grey", ls="--", lw=0.8)
+                if "ci95" in values:
+                    ax.axhspan(*values["ci95"][key], color="grey", alpha=0.12, lw=0)
                 ax.annotate(  # x in axes coordinates: the label stays inside the plot
                     label, (0.01, values[key]), xycoords=ax.get_yaxis_transform(),
                     fontsize=7, color="grey", va="bottom",
                 )  # fmt: skip
     axes[0].legend(fontsize=7)
+    if title:
+        fig.suptitle(title, fontsize=9)
     return save_figure(fig, out)
 
 
 def plot_attention_by_erasing(
-    weights: np.ndarray, erased: np.ndarray, *, out: Path | None = None
+    weights: np.ndarray, erased: np.ndarray, *, title: str | None = None, out: Path | None = None
 ) -> Figure:
     """Histograms of the attention weight a_t of erased and of clean frames.
 
     Args:
-        weights: `(n,)` attention weights a_t (after the softmax over T).
-        erased: `(n,)` 1 for frames random erasing hit, else 0.
+        weights: attention weights a_t (after the softmax over T), any shape.
+        erased: 1 for frames random erasing hit, else 0; the shape of `weights`.
+        title: figure title.
     """
-    weights, erased = np.asarray(weights, float), np.asarray(erased).astype(bool)
+    weights = np.asarray(weights, float).ravel()
+    erased = np.asarray(erased).astype(bool).ravel()
     fig = Figure(figsize=(5.5, 3.2), layout="constrained")
     ax = fig.subplots()
     # bins from 0, so that weights collapsed to 1/T show as one bar at 1/T
@@ -127,4 +158,6 @@ def plot_attention_by_erasing(
     ax.set_xlabel("attention weight a_t")
     ax.set_ylabel("frames")
     ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=9)
     return save_figure(fig, out)

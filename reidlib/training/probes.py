@@ -1,4 +1,5 @@
-"""Looks inside a trained network on training clips: where attention goes (Eq. 1, Eq. 12)."""
+"""Looks inside a trained network: where attention goes on training clips (Eq. 1, Eq. 12) and
+on the frames of a test tracklet."""
 
 from __future__ import annotations
 
@@ -6,11 +7,16 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader
+from torch import nn
+
+from reidlib.data import TrackletDataset, denormalize, dense_clip_indices
+from reidlib.types import Tracklet
 
 
 @torch.no_grad()
-def attention_on_training_clips(trainer: Any, *, batches: int = 4, epoch: int = 0) -> dict:
+def attention_on_training_clips(
+    trainer: Any, *, batches: int = 4, epoch: int = 0, keep_images: int = 16
+) -> dict[str, np.ndarray]:
     """Attention scores s_t and weights a_t of augmented training clips, with erased flags.
 
     The clips are drawn exactly as in training epoch `epoch` (identity batches, frame choice,
@@ -20,28 +26,57 @@ def attention_on_training_clips(trainer: Any, *, batches: int = 4, epoch: int = 
         trainer: a `reidlib.training.trainer.Trainer`.
         batches: how many training batches to look at.
         epoch: whose sampling to replay.
+        keep_images: clips whose frames are kept (denormalised to [0, 1]) for pictures.
 
     Returns:
-        `{"weights", "scores", "erased"}`, each a flat numpy array over every frame seen.
+        `{"weights", "scores", "erased"}`, each `(clips, T)`, and `"images"`,
+        `(min(clips, keep_images), T, C, H, W)`.
     """
     net = trainer.net
     was_training = net.training
     net.eval()
-    trainer._seed_epoch(epoch)
-    loader = DataLoader(trainer.train_set, batch_sampler=trainer.batch_sampler)
-    weights, scores, erased = [], [], []
+    weights, scores, erased, images = [], [], [], []
     try:
-        for i, (clips, _, _, flags) in enumerate(loader):
+        for i, (clips, _, _, flags) in enumerate(trainer.epoch_loader(epoch)):
             if i == batches:
                 break
             out = net(clips.to(trainer.device))
-            weights.append(out.attention_weights.float().cpu().flatten())
-            scores.append(out.attention_scores.float().cpu().flatten())
-            erased.append(flags.flatten())
+            weights.append(out.attention_weights.float().cpu())
+            scores.append(out.attention_scores.float().cpu())
+            erased.append(flags)
+            kept = sum(len(x) for x in images)
+            images.append(denormalize(clips[: max(keep_images - kept, 0)]))
     finally:
         net.train(was_training)
     return {
         "weights": torch.cat(weights).numpy(),
         "scores": torch.cat(scores).numpy(),
         "erased": torch.cat(erased).numpy().astype(np.int64),
+        "images": torch.cat(images).numpy(),
     }
+
+
+@torch.no_grad()
+def frame_attention(
+    net: nn.Module, tracklet: Tracklet, *, transform, clip_len: int, max_clips: int | None
+) -> np.ndarray:
+    """The attention weight a_t each frame of `tracklet` gets in its dense test clip, `(n,)`;
+    frames past the clip cap get NaN. A padded last clip repeats frames: a frame's first
+    appearance counts."""
+    if net.training:
+        raise RuntimeError("frame_attention needs the network in eval mode: call net.eval()")
+    device = next(net.parameters()).device
+    dataset = TrackletDataset(
+        [tracklet], transform=transform, clip_len=clip_len, max_clips=max_clips
+    )
+    clips, _, _ = dataset[0]
+    a = net(clips.to(device)).attention_weights.float().cpu().numpy().ravel()
+    weights = np.full(len(tracklet.frames), np.nan)
+    order = [
+        i
+        for clip in dense_clip_indices(len(tracklet.frames), clip_len=clip_len, max_clips=max_clips)
+        for i in clip
+    ]
+    for position, frame in reversed(list(enumerate(order))):  # the first appearance wins
+        weights[frame] = a[position]
+    return weights
