@@ -10,7 +10,6 @@ from torch import nn
 from reidlib.memory.footprint import FLOAT32, MIB, count_parameters, summary_footprint
 from reidlib.memory.measure import (
     build_memory_network,
-    measure_training_step,
     measure_training_steps,
     per_frame_footprint,
     random_batch,
@@ -74,21 +73,23 @@ def test_unknown_network_is_rejected():
     with pytest.raises(ValueError, match="'ours', '3d'"):
         build_memory_network("m3d", num_classes=4, input_size=SIZE)
     with pytest.raises(ValueError, match="'ours', '3d'"):
-        measure_training_step("m3d")
+        measure_training_steps(("m3d",))
 
 
 def test_in_process_measurement_reports_the_batch():
-    m = measure_training_step(
-        "ours",
+    m = measure_training_steps(
+        ("ours",),
         num_ids=2,
         num_instances=1,
         clip_len=2,
         input_size=(32, 16),
         num_classes=4,
         fresh_process=False,
-    )
+    )["ours"]
     assert (m.network, m.device, m.num_clips, m.clip_len) == ("ours", "cpu", 2, 2)
-    assert m.peak_mb >= 0 and m.held_mb is None
+    net = build_memory_network("ours", num_classes=4, input_size=(32, 16))
+    assert m.params_mb == pytest.approx(count_parameters(net) * FLOAT32 / MIB)
+    assert m.held_mb is None  # only CUDA reports what is held before the step
 
 
 @pytest.mark.slow

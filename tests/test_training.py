@@ -312,21 +312,26 @@ def test_transfer_drops_only_the_classifier(tiny_root, tmp_path):
         load_transfer(target.net, tmp_path / "nothing.pt")
 
 
-def test_two_process_ddp_step_matches_one_process_on_the_global_batch(tiny_root, tmp_path):
-    cfg = tiny_config(tiny_root)
+def one_and_two_processes(script: str, cfg: RunConfig, tmp_path: Path) -> tuple[dict, list[dict]]:
+    """Runs `tests/<script>` once as a single process and once under torchrun with 2 gloo
+    processes; returns what the single process and each of the two ranks saved."""
     cfg_path = tmp_path / "cfg.json"
     cfg_path.write_text(json.dumps(cfg.to_dict()))
-    script = str(REPO / "tests" / "ddp_step.py")
+    path = str(REPO / "tests" / script)
     single, double = tmp_path / "single", tmp_path / "double"
     single.mkdir()
     double.mkdir()
-    subprocess.run([sys.executable, script, str(cfg_path), str(single)], env=env(), check=True)
+    subprocess.run([sys.executable, path, str(cfg_path), str(single)], env=env(), check=True)
     torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
     subprocess.run(
-        [*torchrun, script, str(cfg_path), str(double)], env=env(), check=True, capture_output=True
+        [*torchrun, path, str(cfg_path), str(double)], env=env(), check=True, capture_output=True
     )
     one = torch.load(single / "rank0.pt", weights_only=True)
-    ranks = [torch.load(double / f"rank{r}.pt", weights_only=True) for r in (0, 1)]
+    return one, [torch.load(double / f"rank{r}.pt", weights_only=True) for r in (0, 1)]
+
+
+def test_two_process_ddp_step_matches_one_process_on_the_global_batch(tiny_root, tmp_path):
+    one, ranks = one_and_two_processes("ddp_step.py", tiny_config(tiny_root), tmp_path)
     # Tolerance: float32 sums taken in another order (per-rank means, then an all-reduce).
     for key, value in one["terms"].items():
         assert ranks[0]["terms"][key] == pytest.approx(value, rel=1e-5, abs=1e-6), key
@@ -337,21 +342,8 @@ def test_two_process_ddp_step_matches_one_process_on_the_global_batch(tiny_root,
 
 
 def test_two_process_evaluation_gathers_the_single_process_features(tiny_root, tmp_path):
-    cfg = tiny_config(tiny_root)
-    cfg_path = tmp_path / "cfg.json"
-    cfg_path.write_text(json.dumps(cfg.to_dict()))
-    script = str(REPO / "tests" / "ddp_eval.py")
-    single, double = tmp_path / "single", tmp_path / "double"
-    single.mkdir()
-    double.mkdir()
-    subprocess.run([sys.executable, script, str(cfg_path), str(single)], env=env(), check=True)
-    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
-    subprocess.run(
-        [*torchrun, script, str(cfg_path), str(double)], env=env(), check=True, capture_output=True
-    )
-    one = torch.load(single / "rank0.pt", weights_only=True)
+    one, shares = one_and_two_processes("ddp_eval.py", tiny_config(tiny_root), tmp_path)
     total = len(one["q"]) + len(one["g"])
-    shares = [torch.load(double / f"rank{rank}.pt", weights_only=True) for rank in (0, 1)]
     assert one["embedded"] == [total]
     assert [s["embedded"] for s in shares] == [[total // 2], [total - total // 2]]  # halves
     for got in shares:  # every process ends with all the features, in the same order

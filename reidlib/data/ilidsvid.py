@@ -72,13 +72,7 @@ class ILIDSVID(VideoReIDDataset):
         train = [people[i - 1] for i in row[num_test:].tolist()]
         splits = two_camera_splits(cam_dirs, train=train, test=test, source=split_path)
         self.split_id = split_id
-        super().__init__(
-            root=root,
-            train=splits.train,
-            query=splits.query,
-            gallery=splits.gallery,
-            ignored=splits.ignored,
-        )
+        super().__init__(root=root, **splits._asdict())
 
 
 def _person_folders(cam_dir: Path) -> list[str]:

@@ -53,13 +53,7 @@ class PRID2011(VideoReIDDataset):
             cam_dirs, train=split["train"], test=split["test"], source=split_path
         )
         self.split_id = split_id
-        super().__init__(
-            root=root,
-            train=splits.train,
-            query=splits.query,
-            gallery=splits.gallery,
-            ignored=splits.ignored,
-        )
+        super().__init__(root=root, **splits._asdict())
 
 
 def select_split(splits: object, split_id: int, path: Path) -> dict[str, list[str]]:

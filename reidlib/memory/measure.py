@@ -102,7 +102,7 @@ def saved_activation_bytes(model: nn.Module, clips: Tensor) -> int:
     storages of parameters are left out (they are held anyway). This is the real batch's
     activation memory that a training step holds from the forward pass into the backward pass,
     counted exactly and on any device; gradients, optimiser state and temporary buffers come
-    on top (see `measure_training_step`).
+    on top (see `measure_training_steps`).
 
     Args:
         model: the network (its output's tensors must depend on `clips`).
@@ -145,58 +145,6 @@ def random_batch(
     return clips, pids, erased
 
 
-def measure_training_step(
-    network: str,
-    *,
-    num_ids: int = 8,
-    num_instances: int = 4,
-    clip_len: int = 4,
-    input_size: tuple[int, int] = (224, 112),
-    num_classes: int = 625,
-    device: torch.device | str = "cpu",
-    fresh_process: bool | None = None,
-    threads: int = 1,
-    seed: int = 0,
-) -> StepMemory:
-    """Peak memory of one training step of `network` on a `C × K` batch of `T`-frame clips.
-
-    A first step runs unmeasured (it allocates Adam's state and sets up the allocator); the
-    second is measured with `measure_peak_memory`: on CUDA the allocator's peak of live
-    tensors, on the CPU the growth of the resident set. Either way the peak holds the saved
-    activations, the gradients (as large as the parameters) and temporary buffers; the
-    parameters and Adam's state, held before the step, are not part of it.
-
-    Args:
-        network: a key of `MEMORY_NETWORKS`.
-        num_ids: C, identities per batch.
-        num_instances: K, clips per identity (B = C × K).
-        clip_len: T.
-        input_size: `(H, W)`.
-        num_classes: N, width of the classifier.
-        device: where to run.
-        fresh_process: measure in a new Python process (no allocator history); None = on the
-            CPU only, where the resident set is what is measured.
-        threads: torch CPU threads in a fresh process (1 keeps one allocator arena, so the
-            CPU peak is repeatable).
-        seed: seeds the weights and the batch.
-
-    Returns:
-        The measurement, in MiB.
-    """
-    return measure_training_steps(
-        (network,),
-        num_ids=num_ids,
-        num_instances=num_instances,
-        clip_len=clip_len,
-        input_size=input_size,
-        num_classes=num_classes,
-        device=device,
-        fresh_process=fresh_process,
-        threads=threads,
-        seed=seed,
-    )[network]
-
-
 def measure_training_steps(
     networks: Sequence[str],
     *,
@@ -210,13 +158,32 @@ def measure_training_steps(
     threads: int = 1,
     seed: int = 0,
 ) -> dict[str, StepMemory]:
-    """`measure_training_step` for several networks on the same batch settings.
+    """Peak memory of one training step of each network on a `C × K` batch of `T`-frame clips.
 
-    Fresh processes run side by side (each measures only its own resident set); in-process
-    measurements run one after the other.
+    A first step runs unmeasured (it allocates Adam's state and sets up the allocator); the
+    second is measured with `measure_peak_memory`: on CUDA the allocator's peak of live
+    tensors, on the CPU the growth of the resident set. Either way the peak holds the saved
+    activations, the gradients (as large as the parameters) and temporary buffers; the
+    parameters and Adam's state, held before the step, are not part of it. Fresh processes run
+    side by side (each measures only its own resident set); in-process measurements run one
+    after the other.
+
+    Args:
+        networks: keys of `MEMORY_NETWORKS`.
+        num_ids: C, identities per batch.
+        num_instances: K, clips per identity (B = C × K).
+        clip_len: T.
+        input_size: `(H, W)`.
+        num_classes: N, width of the classifier.
+        device: where to run.
+        fresh_process: measure in a new Python process (no allocator history); None = on the
+            CPU only, where the resident set is what is measured.
+        threads: torch CPU threads in a fresh process (1 keeps one allocator arena, so the
+            CPU peak is repeatable).
+        seed: seeds the weights and the batch.
 
     Returns:
-        network -> its measurement.
+        network -> its measurement, in MiB.
     """
     device = torch.device(device)
     for network in networks:
