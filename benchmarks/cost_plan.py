@@ -232,12 +232,12 @@ def notebook_runs(dataset: str = "mars") -> dict[str, list[tuple[str, RunConfig]
         ],
         "06_transfer_learning": [
             ("MARS source", mars),
-            ("ImageNet: PRID2011", _config(prid, "table5_imagenet")),
-            ("ImageNet: iLIDS-VID", _config(ilids, "table5_imagenet")),
-            ("MARS: PRID2011", _config(prid, "table5_mars", **_from(mars))),
-            ("MARS: iLIDS-VID", ilids_from_mars),
+            ("ImageNet init", _config(prid, "table5_imagenet")),
+            ("ImageNet init", _config(ilids, "table5_imagenet")),
+            ("MARS init", _config(prid, "table5_mars", **_from(mars))),
+            ("MARS init", ilids_from_mars),
             (
-                "MARS + iLIDS-VID: PRID2011",
+                "MARS + iLIDS-VID init",
                 _config(prid, "table5_mars_ilidsvid", **_from(ilids_from_mars)),
             ),
         ],
