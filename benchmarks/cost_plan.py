@@ -199,6 +199,7 @@ def test_clips(cfg: RunConfig, size: DatasetSize) -> int:
 
 
 def _config(dataset: str, preset: str | None = None, **sections: dict[str, Any]) -> RunConfig:
+    """The full profile's configuration of a notebook's run (as `NotebookRun.config` builds it)."""
     return load_profile("full", dataset=dataset, preset=preset).with_overrides(**sections)
 
 
@@ -301,6 +302,7 @@ class CostModel:
         self._flops: dict[tuple[Any, ...], tuple[Flops, Flops]] = {}
 
     def run(self, label: str, cfg: RunConfig) -> RunCost:
+        """The counts and FLOPs of training `cfg` on its real dataset."""
         size = DATASET_SIZES[cfg.data.dataset]
         data, model = cfg.data, cfg.model
         key = (
@@ -344,6 +346,7 @@ class NotebookCost:
     extra_evaluations: dict[str, RunCost] = field(default_factory=dict)  # what -> run
 
     def flops(self) -> Flops:
+        """Its runs' training and evaluations, and its extra evaluations."""
         total = NO_FLOPS
         for run in self.trains:
             total += run.flops()

@@ -1,5 +1,7 @@
-"""What a full reproduction costs: the runs each notebook trains under `PROFILE=full`, their
-optimiser steps, evaluations and FLOPs, and the hours they would take on one H100 (a prediction).
+"""What a full reproduction costs: PROFILE=full's runs, FLOPs and predicted hours on one H100.
+
+The runs each notebook trains under `PROFILE=full`, their optimiser steps, evaluations and
+FLOPs, and the hours they would take on one H100 SXM (a prediction).
 
 The runs and their FLOPs come from `cost_plan.py` (FlopCounterMode on the meta device; the real
 datasets' sizes). Hours = FLOPs / (dense peak × utilisation), with the peak that applies to each

@@ -1,5 +1,4 @@
-"""One command that measures the paper-scale path on a GPU within 7 minutes, writing JSON as it
-goes.
+"""The paper-scale path measured on one GPU within 7 minutes, by one command writing JSON.
 
 At the full profile (ResNet50-IBN-a, 224×112, B = 8 × 4 clips, T = 4, the four losses, Adam),
 in this order, each part under its own time cap (`PARTS`) and all under `--budget` seconds:
@@ -26,7 +25,7 @@ is learnt. Results go to `<out>/gpu_check_<device>[_tiny]_torch<X.Y>.json`, rewr
 part (and inside the long ones), so a stopped run leaves what it measured. `--tiny` runs the
 same code at small sizes on a CPU in a few minutes: a rehearsal whose figures mean nothing.
 
-    PYTHONPATH=. python3 benchmarks/gpu_check.py --out "$OUT"                     # on a GPU
+    PYTHONPATH=. python3 benchmarks/gpu_check.py --out results/                  # on a GPU
     PYTHONPATH=. venv/bin/python benchmarks/gpu_check.py --tiny --device cpu       # rehearsal
 """
 
@@ -90,8 +89,14 @@ SETTINGS: dict[str, dict[str, Any]] = {
         "shards": 2,
     },
 }
-TINY = {  # the rehearsal's network input and batch: seconds per step on a small CPU
-    "data": {"height": 32, "width": 16, "num_ids_per_batch": 2, "num_instances": 2},
+TINY = {  # the rehearsal's input, batch and test clips: seconds per step on a small CPU
+    "data": {
+        "height": 32,
+        "width": 16,
+        "num_ids_per_batch": 2,
+        "num_instances": 2,
+        "test_max_clips": 8,
+    },
     "train": {"eval_chunk": 8},
 }
 TINY_TRAIN_IDS, TINY_EVAL = 8, {"num_q": 198, "num_g": 933}
@@ -206,10 +211,12 @@ def part_inference(check: Check, rec: dict[str, Any], deadline: Deadline) -> Non
     rec["min_cosine_vs_fp32"] = agreement(embeddings, "fp32") if "fp32" in embeddings else None
     mars = DATASET_SIZES["mars"]
     scale = TINY_EVAL if check.tiny else {"num_q": mars.query, "num_g": mars.gallery}
-    if not deadline.passed:
-        rec["evaluator"] = time_evaluator(
-            **scale, device=device, repeats=s["eval_repeats"], deadline=deadline
-        )
+    if deadline.passed:
+        rec["stopped"] = "time cap reached before the evaluator"
+        return
+    rec["evaluator"] = time_evaluator(
+        **scale, device=device, repeats=s["eval_repeats"], deadline=deadline
+    )
 
 
 def part_epochs(check: Check, rec: dict[str, Any], deadline: Deadline) -> None:

@@ -28,7 +28,7 @@ def _measured(records: dict[str, Any], key: str) -> dict[str, Any]:
 
 
 def training_summary(part: dict[str, Any], compiled: dict[str, Any]) -> dict[str, Any]:
-    """Clips/s, speed-ups, memory and the loss after the same steps, per mode."""
+    """Clips/s, speed-ups and the loss after the same steps, per mode (memory: below)."""
     modes = {k: v for k, v in part.get("modes", {}).items() if "clips_per_s" in v}
     record = compiled.get("record", {})
     if "clips_per_s" in record:
@@ -37,8 +37,6 @@ def training_summary(part: dict[str, Any], compiled: dict[str, Any]) -> dict[str
         "clips_per_s": _measured(modes, "clips_per_s"),
         "frames_per_s": _measured(modes, "frames_per_s"),
         "achieved_tflops": _measured(modes, "achieved_tflops"),
-        "peak_allocated_mib": _measured(modes, "peak_allocated_mib"),
-        "one_step_extra_peak_mib": _measured(modes, "one_step_extra_peak_mib"),
     }
     if compiled:
         out["compile"] = {
@@ -99,6 +97,19 @@ def epochs_summary(part: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def memory_summary(table: dict[str, Any], modes: dict[str, Any]) -> dict[str, Any]:
+    """Table II's columns (the paper's and ours by its rule) beside what a step measured."""
+    return {
+        "table_ii_columns_mib": table.get("columns_mib"),
+        "batch_saved_activations_mib": table.get("batch", {}).get("saved_activations_mib"),
+        "step_peak_allocated_mib": _measured(modes, "peak_allocated_mib"),
+        "step_extra_peak_mib": _measured(modes, "one_step_extra_peak_mib"),
+        "note": "Table II counts one frame's activations (torchsummary's rule); the step figures "
+        "are a whole B x T batch's training step: weights, Adam state and activations "
+        "(peak allocated, CUDA) or what the step adds at its peak (extra)",
+    }
+
+
 def summarize(parts: dict[str, Any], *, device: torch.device, tiny: bool) -> dict[str, Any]:
     """The headline figures of the parts measured so far, and the GPU targets."""
     training = parts.get("training_modes", {})
@@ -106,6 +117,7 @@ def summarize(parts: dict[str, Any], *, device: torch.device, tiny: bool) -> dic
     evaluator = inference.get("evaluator", {})
     summary = {
         "training": training_summary(training, parts.get("compile", {})),
+        "memory": memory_summary(parts.get("table_ii_memory", {}), training.get("modes", {})),
         "loader_vs_model": loader_summary(parts.get("loader", {}), training.get("modes", {})),
         "embedding_frames_per_s": _measured(inference.get("modes", {}), "frames_per_s"),
         "evaluator_median_s": evaluator.get("median_s"),
@@ -138,6 +150,7 @@ class Report:
         self.save()
 
     def save(self) -> None:
+        """Writes the file whole: to a side file first, then renamed over the old one."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(self.path.name + ".partial")
         tmp.write_text(json.dumps(self.data, indent=2, default=str) + "\n")

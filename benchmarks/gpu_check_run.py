@@ -126,7 +126,8 @@ def predict(plan: list[NotebookCost], rates: dict[str, float]) -> dict[str, Any]
     notebooks = {}
     for nb in plan:
         runs = {
-            r.label: _train_h(r, rates) + r.evaluations * _evaluation_h(r, rates) for r in nb.trains
+            f"{r.label} ({r.dataset})": _train_h(r, rates) + r.evaluations * _evaluation_h(r, rates)
+            for r in nb.trains
         }
         extra = sum(_evaluation_h(r, rates) for r in nb.extra_evaluations.values())
         notebooks[nb.notebook] = {"runs_h": runs, "total_h": sum(runs.values()) + extra}
