@@ -14,6 +14,7 @@ import datetime
 import json
 import os
 import platform
+import subprocess
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -68,8 +69,45 @@ def machine_info(device: torch.device) -> dict[str, Any]:
             cuda=torch.version.cuda,
             cudnn=torch.backends.cudnn.version(),
             bf16_supported=torch.cuda.is_bf16_supported(),
+            driver=nvidia_driver(),
         )
     return info
+
+
+def nvidia_driver() -> str | None:
+    """The NVIDIA driver version as `nvidia-smi` reports it; None where it cannot be read."""
+    try:
+        out = subprocess.run(
+            ["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip().splitlines()[0] if out.stdout.strip() else None
+
+
+class Deadline:
+    """A wall-clock limit: the seconds left before it, and tighter limits inside it."""
+
+    def __init__(self, seconds: float) -> None:
+        self.end = time.monotonic() + seconds
+
+    def left(self) -> float:
+        """Seconds until the limit; negative once it has passed."""
+        return self.end - time.monotonic()
+
+    @property
+    def passed(self) -> bool:
+        return self.left() <= 0
+
+    def within(self, seconds: float) -> Deadline:
+        """A limit `seconds` from now, or this one if it comes first."""
+        inner = Deadline(seconds)
+        inner.end = min(inner.end, self.end)
+        return inner
 
 
 def resolve_benchmark_device(name: str) -> torch.device:
@@ -81,11 +119,6 @@ def resolve_benchmark_device(name: str) -> torch.device:
             "(with --tiny for a quick check)"
         )
     return device
-
-
-def default_out(name: str, device: torch.device) -> Path:
-    """`benchmarks/results/<name>_<device type>.json`."""
-    return RESULTS_DIR / f"{name}_{device.type}.json"
 
 
 def write_results(result: dict[str, Any], out: Path) -> None:
