@@ -63,7 +63,9 @@ class Claim:
 
     def report(self, difference: Difference) -> str:
         """One printed line: the claim, the paper's difference, ours with its interval, the verdict."""
-        ours = format_interval(difference.value[self.metric], difference.interval[self.metric])
+        ours = format_interval(
+            difference.value[self.metric], difference.interval[self.metric], signed=True
+        )
         return (
             f"Table {self.table}, {' vs '.join(self.datasets)} {self.metric}: {self.description}: "
             f"paper {self.paper_difference:+.2f}, ours {ours} -> {self.judge(difference)}"
@@ -162,16 +164,15 @@ def check_claims(
             difference = paired_difference(*pairs[0], ranks=(1,))
         else:
             difference = difference_of_differences(*pairs, ranks=(1,))
-        lo, hi = difference.interval[claim.metric]
         records.append(
             {
                 "table": claim.table,
                 "claim": claim.description,
                 "datasets": list(claim.datasets),
                 "metric": claim.metric,
-                "paper": round(claim.paper_difference, 2),
-                "ours": round(difference.value[claim.metric], 2),
-                "ci95": [round(lo, 2), round(hi, 2)],
+                "paper": claim.paper_difference,
+                "ours": difference.value[claim.metric],
+                "ci95": list(difference.interval[claim.metric]),
                 "verdict": claim.judge(difference),
                 "line": claim.report(difference),
             }

@@ -186,36 +186,24 @@ class NotebookRun:
 
     def verdicts(
         self, table: str, outcomes: Mapping[tuple[str, str], QueryOutcomes]
-    ) -> pd.DataFrame:
-        """Judges the paper's claims of `table` on the measured runs (`reidlib.claims`): prints
-        one line per claim, writes `verdicts.csv`, and returns the verdicts for display (and
-        for `write_metrics(..., verdicts=...)`).
+    ) -> list[dict[str, Any]]:
+        """Judges the paper's claims of `table` on the measured runs (`reidlib.claims`), writes
+        them to `verdicts.csv` and returns them (for `write_metrics(..., verdicts=...)` and
+        `show_verdicts`).
 
         Args:
             table: `"I"`, `"III"`, `"IV"` or `"V"`.
             outcomes: `(row, dataset)` -> what each query scored in that row's run.
         """
         records = check_claims(table, outcomes)
-        for record in records:
-            print(record["line"])
-        shown = pd.DataFrame(
-            [
-                {
-                    "claim": r["claim"],
-                    "datasets": " vs ".join(r["datasets"]),
-                    "metric": r["metric"],
-                    "paper": r["paper"],
-                    "ours [95% CI]": f"{r['ours']:+.1f} [{r['ci95'][0]:+.1f}, {r['ci95'][1]:+.1f}]",
-                    "verdict": r["verdict"],
-                }
-                for r in records
-            ]
-        )
-        return write_table(shown, self.out_dir / "verdicts.csv")
+        write_table(pd.DataFrame(records).drop(columns="line"), self.out_dir / "verdicts.csv")
+        return records
 
-    def title(self, cfg: RunConfig) -> str:
-        """A figure title naming where a run's numbers come from: profile, dataset, init."""
-        return f"{cfg.name} · {init_label(cfg)} · {self.device_label}"
+    def title(self, cfg: RunConfig | None = None) -> str:
+        """A figure title naming where the numbers come from: the run's profile and dataset
+        (or just the profile) and initialisation, and the device."""
+        name = cfg.name if cfg is not None else f"{self.profile} profile"
+        return f"{name} · {init_label(cfg or self.config())} · {self.device_label}"
 
     def finish(self) -> None:
         """Checks that every figure this notebook saved under `out_dir` was also shown on its
@@ -300,6 +288,7 @@ def start_notebook(
         raise ValueError(f"PROFILE must be 'quick' or 'full', got {profile!r}")
     generator = seed_everything(seed)
     _show_figures_inline()
+    pd.set_option("display.precision", 3)  # tables of losses and rates, readable
     repo = notebook_repo()
     run = NotebookRun(
         stem=stem,

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
+from pandas.io.formats.style import Styler
 
 from reidlib.config import RunConfig
 from reidlib.evaluation import QueryOutcomes, bootstrap_ci, format_interval
@@ -101,8 +102,9 @@ def paper_vs_ours(
 
     Each input row needs `setting`, `metric`, `paper` (None where the paper is silent) and
     `ours`; rows measured on queries carry `ci95` (`[lo, hi]`), rows of a trained run `init`
-    (how it started, `init_label`). The table keeps numbers (`ours`, `ci95_low`, `ci95_high`);
-    `show_intervals` formats it for reading.
+    (how it started, `init_label`), rows of another dataset than `dataset` their `dataset`.
+    The table keeps numbers (`ours`, `ci95_low`, `ci95_high`); `show_intervals` formats it for
+    reading.
     """
     rows = list(rows)
     trained = ["init"] if any("init" in r for r in rows) else []
@@ -111,19 +113,66 @@ def paper_vs_ours(
     for i, side in enumerate(("ci95_low", "ci95_high")):
         table[side] = [round(r["ci95"][i], 2) if r.get("ci95") else None for r in rows]
     table["profile"] = profile
-    table["dataset"] = dataset
+    table["dataset"] = [r.get("dataset", dataset) for r in rows]
     table["device"] = device_name(device)
     return table
 
 
-def show_intervals(table: pd.DataFrame) -> pd.DataFrame:
-    """`table` with `ours` read as `value [lo, hi]` (the 95% interval) where it has one."""
-    shown = table.drop(columns=["ci95_low", "ci95_high"])
-    shown["ours"] = [
-        format_interval(v, (lo, hi)) if pd.notna(lo) else f"{v:.1f}"
+def show_number(value: Any) -> str:
+    """A table cell for reading: "–" where there is no value, a number with up to two
+    decimals, anything else as it reads."""
+    if isinstance(value, bool | str | list | tuple | dict):
+        return str(value)
+    if value is None or pd.isna(value):
+        return "–"
+    if isinstance(value, int | float | np.number):
+        return f"{value:.2f}".rstrip("0").rstrip(".")
+    return str(value)
+
+
+def show_table(table: pd.DataFrame, *, caption: str = "") -> Styler:
+    """`table` for reading: no index, "–" for empty cells, numbers without trailing zeros."""
+    return table.style.hide(axis="index").format(show_number).set_caption(caption)
+
+
+def show_intervals(table: pd.DataFrame) -> Styler:
+    """A `paper_vs_ours` table for reading: ours as `value [lo, hi]` (its 95% interval) where
+    it has one, "–" where the paper is silent, the profile and device in the caption."""
+    has_interval = table["ci95_low"].notna()
+    column = "ours [95% CI]" if has_interval.any() else "ours"
+    shown = table.drop(columns=["ci95_low", "ci95_high", "profile", "device"])
+    shown[column] = [
+        format_interval(v, (lo, hi)) if pd.notna(lo) else show_number(v)
         for v, lo, hi in zip(table["ours"], table["ci95_low"], table["ci95_high"])
     ]
-    return shown.rename(columns={"ours": "ours [95% CI]"})
+    if column != "ours":
+        shown = shown.drop(columns=["ours"])
+    shown = shown[
+        [c for c in ("setting", "metric", "paper", column, "init", "dataset") if c in shown]
+    ]
+    caption = (
+        f"{table['profile'].iloc[0]} profile · {table['device'].iloc[0]}" if len(table) else ""
+    )
+    return show_table(shown, caption=caption)
+
+
+def show_verdicts(records: Sequence[Mapping[str, Any]]) -> Styler:
+    """Verdicts (`reidlib.claims.check_claims`) for reading: the claim, the paper's difference,
+    ours with its 95% interval, the verdict."""
+    shown = pd.DataFrame(
+        [
+            {
+                "claim": r["claim"],
+                "datasets": " vs ".join(r["datasets"]),
+                "metric": r["metric"],
+                "paper": f"{r['paper']:+.2f}",
+                "ours [95% CI]": format_interval(r["ours"], r["ci95"], signed=True),
+                "verdict": r["verdict"],
+            }
+            for r in records
+        ]
+    )
+    return show_table(shown, caption="differences in points, setting − baseline")
 
 
 def last_evaluation(trainer: Any) -> dict[str, Any]:
@@ -163,6 +212,30 @@ def run_record(trainer: Any, *, setting: str) -> dict[str, Any]:
         "train_seconds": round(sum(r["train_seconds"] for r in trainer.history), 1),
         "run_dir": str(trainer.out_dir),
     }
+
+
+def metric_rows(
+    setting: str,
+    record: Mapping[str, Any],
+    *,
+    paper: Mapping[str, float | None] | None = None,
+    metrics: Sequence[str] = ("rank1", "mAP"),
+) -> list[dict[str, Any]]:
+    """`paper_vs_ours` rows of one measured record (`run_record`, `evaluation_record`): each
+    metric with its 95% interval, the run's initialisation and dataset where it has them, and
+    the paper's value from `paper` (a `reidlib.paper` cell; None where the paper is silent)."""
+    extra = {k: record[k] for k in ("init", "dataset") if k in record}
+    return [
+        {
+            "setting": setting,
+            "metric": metric,
+            "paper": (paper or {}).get(metric),
+            "ours": record[metric],
+            "ci95": record.get("ci95", {}).get(metric),
+            **extra,
+        }
+        for metric in metrics
+    ]
 
 
 def pool_splits(
@@ -216,6 +289,7 @@ def paper_rows(
                 over = f", splits {splits[0]}-{splits[-1]}, mean" if len(splits) > 1 else ""
                 rows.append(
                     {
+                        "dataset": run["dataset"],
                         "setting": f"{run['setting']} ({run['dataset']}{over})",
                         "metric": metric,
                         "paper": cell[metric],

@@ -13,7 +13,10 @@ from reidlib.losses import (
     LabelSmoothingCrossEntropy,
     RankedListLoss,
     ReIDLoss,
+    bnneck_like_batch,
     erasing_attention_loss,
+    fit_centers,
+    fit_ranked_list,
     label_smoothing_targets,
     make_center_optimizer,
     pairwise_euclidean,
@@ -136,18 +139,13 @@ def test_rll_both_variants_are_scale_invariant():
         torch.testing.assert_close(loss(5 * SQUARE, SQUARE_PIDS), loss(SQUARE, SQUARE_PIDS))
 
 
-def bnneck_like_batch(seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    """8 ids x 4 clips of 2048-d features with norms near 45, as BNNeck outputs have: an id
-    direction plus noise of the same size, so classes overlap as they do early in training."""
-    g = gen(seed)
-    centers = torch.randn(8, 2048, generator=g)
-    pids = torch.arange(8).repeat_interleave(4)
-    x = centers[pids] + torch.randn(32, 2048, generator=g)
-    return x * 45 / x.norm(dim=1, keepdim=True).mean(), pids
+def bnneck_batch(seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """8 ids x 4 clips of 2048-d features with norms near 45, as BNNeck outputs have."""
+    return bnneck_like_batch(num_ids=8, per_id=4, dim=2048, norm=45.0, generator=gen(seed))
 
 
 def test_rll_paper_variant_sees_negatives_on_bnneck_scale_features():
-    x, pids = bnneck_like_batch()
+    x, pids = bnneck_batch(0)
     assert 40 < x.norm(dim=1).mean().item() < 50
     # on the raw features every other-id pair is ~60 apart, far beyond α = 2: an unnormalised
     # Eq. (7) would find no non-trivial negative and L_N would be 0
@@ -158,24 +156,16 @@ def test_rll_paper_variant_sees_negatives_on_bnneck_scale_features():
     assert (loss_n > 0.5).all()
 
 
-def test_rll_paper_variant_learns_to_separate_the_ids():
-    x, pids = bnneck_like_batch(1)
-    x = x.clone().requires_grad_(True)
-    optimizer = torch.optim.SGD([x], lr=2000.0)  # the gradient of a unit-sphere loss at norm 45
-    loss = RankedListLoss(variant="paper")
-    first = loss(x, pids).item()
-    for _ in range(30):
-        optimizer.zero_grad()
-        loss(x, pids).backward()
-        optimizer.step()
-    f = torch.nn.functional.normalize(x.detach(), dim=1)
-    d = torch.cdist(f, f)
-    same = pids[:, None] == pids[None, :]
+@pytest.mark.parametrize("variant", ["reference", "paper"])
+def test_rll_learns_to_separate_the_ids(variant):
+    x, pids = bnneck_batch(1)
+    # SGD on the features themselves; lr 2000: the gradient of a unit-sphere loss at norm 45
+    first, *_, last = fit_ranked_list(x, pids, variant=variant, steps=30, lr=2000.0)
     # the loss falls, and the ids separate: positives pulled inside α − m = 0.7 on average,
     # every negative pushed beyond where random directions sit (√2 ≈ 1.414)
-    assert loss(x, pids).item() < 0.6 * first
-    assert d[same & ~torch.eye(32, dtype=torch.bool)].mean().item() < 0.7
-    assert d[~same].min().item() > 1.45
+    assert last["L_P"] + last["L_N"] < 0.6 * (first["L_P"] + first["L_N"])
+    assert first["mean d, same id"] > 1.0 and last["mean d, same id"] < 0.7
+    assert first["min d, other ids"] < 1.414 < 1.45 < last["min d, other ids"]
 
 
 # id 0: a = (1, 0), a' = (1, 0) (a duplicate: d = 1e-6, a trivial positive), b = (0, 1)
@@ -338,33 +328,13 @@ def test_centers_approach_their_class_means(reduction):
     g = gen(11)
     pids = torch.arange(8).repeat_interleave(4)
     features = torch.randn(8, 16, generator=g)[pids] * 3 + torch.randn(32, 16, generator=g)
-    means = torch.stack([features[pids == j].mean(0) for j in range(8)])
-    center = CenterLoss(8, 16, reduction=reduction, generator=gen(12))
-    optimizer = make_center_optimizer(center)
-
-    def distance() -> float:
-        return (center.centers.detach() - means).norm(dim=1).mean().item()
-
-    start = distance()
-    for _ in range(20):
-        optimizer.zero_grad()
-        (5e-4 * center(features, pids)).backward()
-        step_centers(optimizer, center, weight=5e-4, pids=pids)
+    distance = fit_centers(features, pids, reduction=reduction, steps=20, generator=gen(12))
     # each step moves c_j a fixed share of the way to its mean: 1/8 (mean, n_j/B) or 0.4
     # (half_sum, ½·n_j/(1 + n_j)); without the 1/(1 + n_j) scale half_sum would reflect c_j
     # about the mean at every step and the distance would never fall
     share = 4 / 32 if reduction == "mean" else 0.5 * 4 / 5
-    assert distance() == pytest.approx(start * (1 - share) ** 20, rel=1e-3)
-    assert distance() < 0.1 * start
-
-
-def test_center_loss_gradcheck():
-    center = CenterLoss(3, 4, generator=gen(4)).double()
-    f = torch.randn(5, 4, generator=gen(5), dtype=torch.float64, requires_grad=True)
-    pids = torch.tensor([0, 2, 2, 1, 0])
-    for reduction in ("mean", "half_sum"):
-        center.reduction = reduction
-        assert torch.autograd.gradcheck(lambda x, c: center(x, pids), (f, center.centers))
+    assert distance[-1] == pytest.approx(distance[0] * (1 - share) ** 20, rel=1e-3)
+    assert distance[-1] < 0.1 * distance[0]
 
 
 # ------------------------------------------------------- erasing-attention loss, Eq. (12)

@@ -11,7 +11,16 @@ from reidlib.claims import check_claims
 from reidlib.config import RunConfig, load_profile, parse_splits
 from reidlib.evaluation import QueryOutcomes, bootstrap_ci
 from reidlib.plotting import plot_metrics, plot_paper_vs_ours
-from reidlib.results import ci95, paper_vs_ours, pool_outcomes, pool_splits, show_intervals
+from reidlib.results import (
+    ci95,
+    metric_rows,
+    paper_vs_ours,
+    pool_outcomes,
+    pool_splits,
+    show_intervals,
+    show_number,
+    show_verdicts,
+)
 
 
 def outcomes(first: list[int], ap: list[float]) -> QueryOutcomes:
@@ -52,7 +61,10 @@ def test_paper_vs_ours_keeps_interval_bounds_as_numbers_and_shows_value_lo_hi():
     assert table.loc[0, ["ours", "ci95_low", "ci95_high"]].tolist() == [41.23, 35.0, 47.5]
     assert pd.isna(table.loc[1, "ci95_low"]) and pd.isna(table.loc[1, "init"])
     shown = show_intervals(table)
-    assert shown["ours [95% CI]"].tolist() == ["41.2 [35.0, 47.5]", "1.5"]
+    assert shown.data["ours [95% CI]"].tolist() == ["41.2 [35.0, 47.5]", "1.5"]
+    html = shown.to_html()
+    assert "<td" in html and ">–<" in html and "quick profile · CPU" in html  # empty paper cell
+    assert "ci95_low" not in html and "1.500000" not in html
     fig = plot_paper_vs_ours(table)
     ours = [c for c in fig.axes[0].containers if c.get_label().startswith("ours")]
     (_, caps, _) = ours[0].errorbar.lines  # ours carry the interval as error bars
@@ -72,6 +84,26 @@ def test_plot_metrics_draws_each_evaluation_with_its_interval():
     assert len(band) == 1
 
 
+def test_numbers_read_without_trailing_zeros_and_empty_cells_as_a_dash():
+    assert [show_number(v) for v in (1261.0, 9.19, 7.060435, 0.478, None, float("nan"))] == [
+        "1261", "9.19", "7.06", "0.48", "–", "–",
+    ]  # fmt: skip
+
+
+def test_metric_rows_carry_interval_init_dataset_and_the_papers_cell():
+    record = {"rank1": 20.0, "mAP": 30.0, "ci95": {"rank1": [10.0, 30.0], "mAP": [25.0, 35.0]},
+              "init": "random init", "dataset": "prid2011"}  # fmt: skip
+    rows = metric_rows("base", record, paper={"rank1": 96.6})
+    assert rows == [
+        {"setting": "base", "metric": "rank1", "paper": 96.6, "ours": 20.0, "ci95": [10.0, 30.0],
+         "init": "random init", "dataset": "prid2011"},
+        {"setting": "base", "metric": "mAP", "paper": None, "ours": 30.0, "ci95": [25.0, 35.0],
+         "init": "random init", "dataset": "prid2011"},
+    ]  # fmt: skip
+    table = paper_vs_ours(rows, profile="quick", device="cpu", dataset="mars")
+    assert table["dataset"].tolist() == ["prid2011", "prid2011"]  # each row's own dataset
+
+
 def test_check_claims_judges_from_the_interval():
     # IBN-a clearly above R50 on 40 queries: every IBN-a query at rank 1, R50 at rank 3
     r50 = outcomes([2] * 40, [1 / 3] * 40)
@@ -79,6 +111,11 @@ def test_check_claims_judges_from_the_interval():
     records = check_claims("I", {("resnet50", "mars"): r50, ("resnet50_ibn_a", "mars"): ibn})
     assert [r["verdict"] for r in records] == ["same direction as the paper"]
     assert records[0]["ours"] == 100.0 and records[0]["paper"] == pytest.approx(0.81)
+    shown = show_verdicts(records).data
+    assert shown.loc[0, "ours [95% CI]"] == "+100.0 [+100.0, +100.0]"
+    assert records[0]["line"].endswith(
+        "ours +100.0 [+100.0, +100.0] -> same direction as the paper"
+    )
     flipped = check_claims("I", {("resnet50", "mars"): ibn, ("resnet50_ibn_a", "mars"): r50})
     assert flipped[0]["verdict"] == "opposite direction"
     assert check_claims("I", {("resnet50", "mars"): r50}) == []  # a row missing: no claim

@@ -207,7 +207,7 @@ def test_a_run_made_by_other_code_is_trained_again(tiny_root, tmp_path):
     subprocess.run(run, env=copied, check=True, capture_output=True, cwd=tmp_path)
     made = json.loads(load_checkpoint(out / "last.pt")["code"])
     same = subprocess.run(run, env=copied, check=True, capture_output=True, cwd=tmp_path)
-    assert b"made by other reidlib code" not in same.stderr  # same code: reused
+    assert b"made by other reidlib code" not in same.stdout  # same code: reused
     loss = copy / "reidlib" / "losses" / "total.py"
     loss.write_text(loss.read_text() + "\n# a change to a loss\n")
     changed = subprocess.run(run, env=copied, check=True, capture_output=True, cwd=tmp_path)

@@ -265,7 +265,7 @@ def test_claim_report_is_one_computed_line():
     assert claim.judge(resolved) == SAME
     assert claim.report(resolved) == (
         "Table IV, mars rank1: B=36 vs B=32 differs by under 1 point: "
-        "paper +0.60, ours 0.2 [-0.5, 0.8] -> same direction as the paper"
+        "paper +0.60, ours +0.2 [-0.5, +0.8] -> same direction as the paper"
     )
     wide = Difference(value={"rank1": 0.25}, interval={"rank1": (-4.0, 4.5)})
     assert claim.report(wide).endswith("-> not resolved at this scale")

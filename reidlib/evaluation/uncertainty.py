@@ -307,7 +307,11 @@ def verdict(interval: Interval, *, expected: Expected, tolerance: float = 1.0) -
     return SAME if agrees else OPPOSITE if contradicts else UNRESOLVED
 
 
-def format_interval(value: float, interval: Interval, *, digits: int = 1) -> str:
-    """A table cell: `format_interval(20.94, (15.2, 26.71))` -> `"20.9 [15.2, 26.7]"`."""
+def format_interval(
+    value: float, interval: Interval, *, digits: int = 1, signed: bool = False
+) -> str:
+    """A table cell: `format_interval(20.94, (15.2, 26.71))` -> `"20.9 [15.2, 26.7]"`; with
+    `signed`, differences read `"+1.5 [-0.3, +3.2]"`."""
+    spec = f"{'+' if signed else ''}.{digits}f"
     lo, hi = interval
-    return f"{value:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
+    return f"{value:{spec}} [{lo:{spec}}, {hi:{spec}}]"

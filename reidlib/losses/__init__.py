@@ -1,6 +1,7 @@
 """Training losses of Eq. (3)–(13): ID, ranked list, center, erasing-attention, and their sum."""
 
 from reidlib.losses.center import CenterLoss, make_center_optimizer, step_centers
+from reidlib.losses.dynamics import bnneck_like_batch, fit_centers, fit_ranked_list
 from reidlib.losses.erasing_attention import erasing_attention_loss
 from reidlib.losses.label_smoothing import LabelSmoothingCrossEntropy, label_smoothing_targets
 from reidlib.losses.ranked_list import RankedListLoss, pairwise_euclidean, ranked_list_terms
@@ -11,7 +12,10 @@ __all__ = [
     "LabelSmoothingCrossEntropy",
     "RankedListLoss",
     "ReIDLoss",
+    "bnneck_like_batch",
     "erasing_attention_loss",
+    "fit_centers",
+    "fit_ranked_list",
     "label_smoothing_targets",
     "make_center_optimizer",
     "pairwise_euclidean",

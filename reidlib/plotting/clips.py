@@ -79,7 +79,7 @@ def plot_clip_grid(
     for name, value in (("erased", flags), ("weights", a)):
         if value is not None and value.shape != (n, t):
             raise ValueError(f"{name} must be ({n}, {t}) like the clips, got {value.shape}")
-    fig = Figure(figsize=(0.95 * t + 0.9, 1.75 * n + 0.3), layout="constrained")
+    fig = Figure(figsize=(1.3 * t + 1.3, 2.3 * n + 0.4), layout="constrained")
     grid = fig.subplots(n, t, squeeze=False)
     for i in range(n):
         for j in range(t):
@@ -97,7 +97,7 @@ def plot_clip_grid(
                 " ".join(label), fontsize=7, color=ERASED_COLOUR if "erased" in label else "black"
             )
         if row_labels is not None:
-            grid[i, 0].set_ylabel(row_labels[i], fontsize=7)
+            grid[i, 0].set_ylabel(row_labels[i], fontsize=9)
     if title:
         fig.suptitle(title, fontsize=9)
     return save_figure(fig, out)

@@ -66,7 +66,7 @@ def plot_camera_counts(counts: Mapping[str, pd.DataFrame], *, out: Path | None =
             (width / 2, "tracklets", "tab:blue"),
         ):
             bars = ax.bar(x + offset, table[column].to_numpy(), width, label=column, color=colour)
-            ax.bar_label(bars, fontsize=6, padding=1)
+            ax.bar_label(bars, fontsize=8, padding=1)
         ax.set_xticks(x, [f"cam {c}" for c in table.index])
         ax.set_title(label, fontsize=9)
         ax.margins(y=0.15)

@@ -33,7 +33,7 @@ def plot_memory_bars(
     """
     groups = list(values)
     quantities = list(dict.fromkeys(q for v in values.values() for q in v))
-    fig = Figure(figsize=(3.2 + 1.25 * len(groups) * max(1, len(quantities)) / 2, 3.6))
+    fig = Figure(figsize=(min(11.0, 3.2 + 1.25 * len(groups) * max(1, len(quantities)) / 2), 3.8))
     fig.set_layout_engine("constrained")
     ax = fig.subplots()
     width = 0.8 / max(1, len(quantities))
@@ -42,7 +42,7 @@ def plot_memory_bars(
         heights = [values[g].get(quantity) for g in groups]
         heights = [np.nan if h is None else float(h) for h in heights]
         bars = ax.bar(x + (i - (len(quantities) - 1) / 2) * width, heights, width, label=quantity)
-        ax.bar_label(bars, fmt="%.0f", fontsize=6, padding=1)
+        ax.bar_label(bars, fmt="%.0f", fontsize=8, padding=1)
     ax.set_xticks(x, groups, fontsize=8)
     ax.set_ylabel(ylabel)
     if log:

@@ -3,6 +3,7 @@ green for a true match and red for a false one."""
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -85,6 +86,7 @@ def plot_rank_lists(
             f"first match at rank {result.first_match_rank[q] + 1}, "
             f"AP {result.average_precision[q]:.2f}"
         )
+        caption = textwrap.fill(caption, int(11 * cols))  # within the figure's width
         text = grid[row, 0].text(
             0, 1.04, caption, fontsize=7, transform=grid[row, 0].transAxes, va="bottom"
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -37,9 +38,12 @@ def plot_paper_vs_ours(table: pd.DataFrame, *, title: str = "", out: Path | None
             x + 0.2, ours, 0.4, yerr=yerr, capsize=3, label=f"ours ({source}), 95% CI",
             color="#3182bd",
         )  # fmt: skip
-        for xi, value in zip(x, ours):
-            ax.annotate(f"{value:.1f}", (xi + 0.2, value), ha="center", va="bottom", fontsize=7)
-        ax.set_xticks(x, rows["setting"], rotation=20, ha="right", fontsize=7)
+        tops = np.fmax(ours, high.to_numpy(float))  # above the interval's cap where it has one
+        for xi, value, top in zip(x, ours, tops):
+            ax.annotate(f"{value:.1f}", (xi + 0.2, top), ha="center", va="bottom", fontsize=7,
+                        xytext=(0, 2), textcoords="offset points")  # fmt: skip
+        labels = [textwrap.fill(str(s), 18) for s in rows["setting"]]
+        ax.set_xticks(x, labels, fontsize=8)
         ax.set_ylabel(f"{metric} (%)")
         ax.set_ylim(0, 105)
     axes[0].legend(fontsize=7)

@@ -57,6 +57,7 @@ def plot_lr(
     *,
     curves: Mapping[str, Sequence[float]],
     milestones: Sequence[int] = (),
+    zoom_epochs: int = 12,
     out: Path | None = None,
 ) -> Figure:
     """The learning rate the run used in each epoch over the forms of Eq. (2)
@@ -66,12 +67,14 @@ def plot_lr(
         history: the run's epoch log; `lr` is the rate of each 1-based `epoch`.
         curves: label -> lr of each 0-based epoch (e.g. `lr_at_epoch` in each form).
         milestones: epochs where the rate decays, drawn as vertical lines.
+        zoom_epochs: epochs in the right-hand panel (the warm-up).
     """
-    fig = plot_lr_schedules(curves, milestones=milestones)
+    fig = plot_lr_schedules(curves, milestones=milestones, zoom_epochs=zoom_epochs)
     epochs, lrs = [r["epoch"] for r in history], [r["lr"] for r in history]
+    for ax, last in zip(fig.axes, (len(epochs), zoom_epochs)):
+        ax.plot(epochs[:last], lrs[:last], "o", ms=4, color="black", label="this run")
     for ax in fig.axes:
-        ax.plot(epochs, lrs, "o", ms=4, color="black", label="this run")
-    fig.axes[0].legend(fontsize=7)
+        ax.legend(fontsize=7)
     return save_figure(fig, out)
 
 
@@ -94,7 +97,10 @@ def plot_metrics(
     """
     fig = Figure(figsize=(9, 3.4), layout="constrained")
     axes = fig.subplots(1, 2)
-    for label, history in histories.items():
+    epochs = sorted({r["epoch"] for h in histories.values() for r in h if "rank1" in r})
+    width = 0.35 * (min(np.diff(epochs)) if len(epochs) > 1 else 1)  # runs side by side
+    offsets = np.linspace(-width, width, len(histories)) if len(histories) > 1 else [0.0]
+    for (label, history), dx in zip(histories.items(), offsets):
         evaluated = [r for r in history if "rank1" in r]
         intervals = [
             bootstrap_ci(QueryOutcomes.from_json(r["queries"]), ranks=(1,))
@@ -103,7 +109,7 @@ def plot_metrics(
             for r in evaluated
         ]
         for key, ax in zip(("rank1", "mAP"), axes):
-            x = [r["epoch"] for r in evaluated]
+            x = [r["epoch"] + dx for r in evaluated]
             y = np.array([r[key] for r in evaluated])
             if all(ci is not None for ci in intervals):
                 bounds = np.array([ci[key] for ci in intervals]).T  # `(2, evaluations)`
@@ -114,15 +120,18 @@ def plot_metrics(
     for key, ax in zip(("rank1", "mAP"), axes):
         ax.set_title("rank-1 (%)" if key == "rank1" else "mAP (%)", fontsize=9)
         ax.set_xlabel("epoch")
-    for label, value in (baselines or {}).items():
+        if epochs:
+            ax.set_xticks(epochs)
+            ax.set_xlim(epochs[0] - 1, epochs[-1] + 1)
+    for i, (label, value) in enumerate((baselines or {}).items()):
         values = value if isinstance(value, Mapping) else {"rank1": value}
         for key, ax in zip(("rank1", "mAP"), axes):
             if key in values:
                 ax.axhline(values[key], color="grey", ls="--", lw=0.8)
                 if "ci95" in values:
                     ax.axhspan(*values["ci95"][key], color="grey", alpha=0.12, lw=0)
-                ax.annotate(  # x in axes coordinates: the label stays inside the plot
-                    label, (0.01, values[key]), xycoords=ax.get_yaxis_transform(),
+                ax.annotate(  # x in axes coordinates, spread: labels stay inside, apart
+                    label, (0.01 + 0.33 * i, values[key]), xycoords=ax.get_yaxis_transform(),
                     fontsize=7, color="grey", va="bottom",
                 )  # fmt: skip
     axes[0].legend(fontsize=7)

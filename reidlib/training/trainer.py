@@ -13,7 +13,6 @@ import contextlib
 import json
 import math
 import random
-import sys
 import time
 from collections import defaultdict
 from collections.abc import Sequence
@@ -261,19 +260,21 @@ class Trainer:
 
     def _resume(self, path: Path) -> None:
         state = load_checkpoint(path)
-        made_by = json.loads(state.get("code", "null"))
+        made_by = json.loads(state.get("code", "null")) or {"sources": "unknown"}
         if made_by != code_version():
             print(
-                f"{path.parent}: made by other reidlib code ({made_by}; now {code_version()}); "
-                "training it again",
-                file=sys.stderr,
-                flush=True,
+                f"{path.parent}: made by other reidlib code (sources {made_by['sources']}, "
+                f"now {code_version()['sources']}); training it again"
             )
             return
         self.restore(state, source=path)
 
     def _train_to_the_end(self) -> list[dict[str, Any]]:
         total = self.cfg.train.epochs
+        if self.epoch >= total and self.out_dir is not None:
+            if self.progress:
+                print(f"{self.cfg.name}: read back from {self.out_dir} ({total} epochs)")
+            return self.history
         epochs = tqdm(
             range(self.epoch, total),
             desc=f"training {self.cfg.name}",
