@@ -27,7 +27,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from reidlib import paper
-from reidlib.config import RunConfig, load_profile
+from reidlib.config import TABLE_ROWS, RunConfig, load_profile
 from reidlib.data import RandomIdentitySampler, dense_clip_indices
 from reidlib.losses import ReIDLoss
 from reidlib.network import build_network
@@ -208,6 +208,9 @@ def _from(source: RunConfig) -> dict[str, dict[str, Any]]:
     return {"train": {"init_checkpoint": str(run_dir(source) / "last.pt")}}
 
 
+TABLE_V = TABLE_ROWS["V"]
+
+
 def notebook_runs(dataset: str = "mars") -> dict[str, list[tuple[str, RunConfig]]]:
     """Every run each notebook asks for under `PROFILE=full` with `DATASET=dataset`, in the
     order the notebooks call them (`nb.train`, `nb.ablation`); a run asked for twice (same
@@ -215,31 +218,26 @@ def notebook_runs(dataset: str = "mars") -> dict[str, list[tuple[str, RunConfig]
     base = _config(dataset)
     mars = _config("mars")
     prid, ilids = "prid2011", "ilidsvid"
-    ilids_from_mars = _config(ilids, "table5_mars", **_from(mars))
+    ilids_from_mars = _config(ilids, TABLE_V["MARS"], **_from(mars))
     return {
         "02_training": [("base", base)],
-        "03_backbone": [
-            ("ResNet50", _config(dataset, "table1_resnet50")),
-            ("ResNet50-IBN-a", _config(dataset, "table1_resnet50_ibn_a")),
-        ],
-        "04_clip_length": [
-            ("T = 4", _config(dataset, "table3_t4")),
-            ("T = 8", _config(dataset, "table3_t8")),
-        ],
-        "05_batch_size": [
-            ("B = 32", _config(dataset, "table4_b32")),
-            ("B = 36", _config(dataset, "table4_b36")),
-            ("B = 48", _config(dataset, "table4_b48")),
-        ],
+        **{
+            notebook: [(row, _config(dataset, preset)) for row, preset in TABLE_ROWS[table].items()]
+            for notebook, table in (
+                ("03_backbone", "I"),
+                ("04_clip_length", "III"),
+                ("05_batch_size", "IV"),
+            )
+        },
         "06_transfer_learning": [
             ("MARS source", mars),
-            ("ImageNet init", _config(prid, "table5_imagenet")),
-            ("ImageNet init", _config(ilids, "table5_imagenet")),
-            ("MARS init", _config(prid, "table5_mars", **_from(mars))),
+            ("ImageNet init", _config(prid, TABLE_V["ImageNet"])),
+            ("ImageNet init", _config(ilids, TABLE_V["ImageNet"])),
+            ("MARS init", _config(prid, TABLE_V["MARS"], **_from(mars))),
             ("MARS init", ilids_from_mars),
             (
                 "MARS + iLIDS-VID init",
-                _config(prid, "table5_mars_ilidsvid", **_from(ilids_from_mars)),
+                _config(prid, TABLE_V["MARS + iLIDS-VID"], **_from(ilids_from_mars)),
             ),
         ],
         "07_comparison_memory": [],  # one measured training step per network, no run

@@ -183,3 +183,13 @@ def tiny_tracklets(tmp_path):
         tracklet("g0", (0, 0, 255), 2),
         tracklet("g1", (255, 0, 0), 1),
     ]
+
+
+def test_every_table_row_names_a_paper_row_and_a_preset():
+    from reidlib import paper
+    from reidlib.config import PRESETS, TABLE_ROWS
+
+    for table, rows in TABLE_ROWS.items():
+        assert set(rows) == set(getattr(paper, f"TABLE_{table}")), table
+        assert set(rows.values()) <= set(PRESETS), table
+    assert sorted(p for rows in TABLE_ROWS.values() for p in rows.values()) == sorted(PRESETS)

@@ -6,6 +6,7 @@ from reidlib.config.profiles import (
     PRESETS,
     PROFILES,
     QUICK,
+    TABLE_ROWS,
     load_profile,
     parse_splits,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "PRESETS",
     "PROFILES",
     "QUICK",
+    "TABLE_ROWS",
     "DataConfig",
     "LossConfig",
     "ModelConfig",

@@ -77,6 +77,23 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "table5_mars_ilidsvid": {},
 }
 
+# The rows of each ablation table (their names in `reidlib.paper`) and the preset that trains
+# each: what notebooks 03-06 run and what `benchmarks/full_cost.py` counts.
+TABLE_ROWS: dict[str, dict[str, str]] = {
+    "I": {"resnet50": "table1_resnet50", "resnet50_ibn_a": "table1_resnet50_ibn_a"},
+    "III": {"T=4": "table3_t4", "T=8": "table3_t8"},
+    "IV": {
+        "B=32 (C=8, K=4)": "table4_b32",
+        "B=36 (C=6, K=6)": "table4_b36",
+        "B=48 (C=6, K=8)": "table4_b48",
+    },
+    "V": {
+        "ImageNet": "table5_imagenet",
+        "MARS": "table5_mars",
+        "MARS + iLIDS-VID": "table5_mars_ilidsvid",
+    },
+}
+
 
 def _merge(*overrides: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     merged: dict[str, dict[str, Any]] = {}
