@@ -212,7 +212,7 @@ def test_a_run_made_by_other_code_is_trained_again(tiny_root, tmp_path):
     loss.write_text(loss.read_text() + "\n# a change to a loss\n")
     changed = subprocess.run(run, env=copied, check=True, capture_output=True, cwd=tmp_path)
     assert (
-        b"made by other reidlib code" in changed.stderr and b"training it again" in changed.stderr
+        b"made by other reidlib code" in changed.stdout and b"training it again" in changed.stdout
     )
     now = json.loads(load_checkpoint(out / "last.pt")["code"])
     assert now["sources"] != made["sources"] and now["version"] == made["version"]
