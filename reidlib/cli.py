@@ -92,9 +92,9 @@ def _train(args: argparse.Namespace) -> int:
         print(format_report(report, out_dir=out))
         return 0
 
-    from reidlib.training.runner import run_dir, train
+    from reidlib.training.runner import train
 
-    out = _absolute(args.out) or run_dir(cfg)
+    out = _absolute(args.out)  # None: runs/<dataset>-<digest>, the digest naming the weights
     trainer = train(
         cfg,
         out_dir=out,
@@ -107,7 +107,7 @@ def _train(args: argparse.Namespace) -> int:
     if trainer.dist.is_main:
         last = trainer.history[-1]
         shown = {k: round(v, 2) for k, v in last.items() if k.startswith(("rank", "mAP"))}
-        print(f"{cfg.name}: {trainer.epoch} epochs in {out}; last evaluation {shown}")
+        print(f"{cfg.name}: {trainer.epoch} epochs in {trainer.out_dir}; last evaluation {shown}")
     return 0
 
 

@@ -76,6 +76,8 @@ def tiny_config(root: Path, **sections) -> RunConfig:
             "eval_chunk": 8,
             "checkpoint_every": 1,
         },
+        # the mechanics of training need no pre-trained backbone (tests/test_pretrain.py)
+        model={"init": "random", "zero_init_residual": True},
     )
     return cfg.with_overrides(**sections) if sections else cfg
 
