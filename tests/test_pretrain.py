@@ -43,6 +43,14 @@ def tiny(tmp_path_factory):
         yield cfg, folder / "runs"
 
 
+def test_quick_runs_start_from_the_synthetic_stand_in_for_imagenet():
+    quick, table_row = load_profile("quick"), load_profile("quick", preset="table5_imagenet")
+    assert quick.model.init == table_row.model.init == "synthetic"
+    assert load_profile("full").model.init == "imagenet"
+    assert PRETRAIN.model.init == "random"  # the stand-in itself is trained from scratch
+    assert PRETRAIN_DATA["seed"] not in (0, 1, 2)  # people of no other synthetic dataset
+
+
 def test_pretraining_is_built_once_then_reused(tiny, monkeypatch):
     cfg, runs = tiny
     assert not runs.exists()
