@@ -77,7 +77,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
 
-    cfg = load_profile("quick")
+    # random weights: the time of a step does not depend on where training started
+    cfg = load_profile("quick").with_overrides(model={"init": "random"})
     dataset = load_dataset(cfg.data, progress=False)
     probe = Trainer(cfg, dataset, progress=False)
     probe._seed_epoch(0)

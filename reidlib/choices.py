@@ -13,7 +13,9 @@ Dataset = Literal["mars", "prid2011", "ilidsvid"]
 Backbone = Literal["resnet50", "resnet50_ibn_a"]  # Table I
 Temporal = Literal["attention", "average"]  # Eq. (1), or temporal average pooling
 Eq1Form = Literal["reference", "paper"]  # Σ a f (code) | (1/T) Σ a f (paper)
-Init = Literal["imagenet", "random"]  # §IV-B starts from ImageNet weights
+# §IV-B starts from ImageNet weights; "synthetic": a backbone pre-trained on disjoint synthetic
+# identities, the quick profile's stand-in for ImageNet (reidlib.training.pretrain)
+Init = Literal["imagenet", "synthetic", "random"]
 Sampling = Literal["restricted_random", "random_consecutive"]  # training frames of a clip
 SmoothingK = Literal["classes", "batch"]  # N of Eq. (4): number of ids | Re-ID-AR's batch size
 RLLVariant = Literal["reference", "paper"]  # Eq. (5)-(10) as the code runs them | as printed

@@ -94,14 +94,14 @@ def _train(args: argparse.Namespace) -> int:
         print(format_report(report, out_dir=out))
         return 0
 
-    from reidlib.training.runner import run_dir, train
+    from reidlib.training.runner import train
 
     splits = _splits(args, cfg)
     results = []
     for split in splits:
         run_cfg = cfg.with_overrides(data={"split_id": split})
-        out = run_dir(run_cfg) if args.out is None else Path(_absolute(args.out))
-        out = out / f"split{split}" if args.out is not None and len(splits) > 1 else out
+        out = _absolute(args.out)  # None: runs/<dataset>-<digest>, the digest naming the weights
+        out = Path(out) / f"split{split}" if out is not None and len(splits) > 1 else out
         trainer = train(
             run_cfg,
             out_dir=out,
@@ -116,7 +116,9 @@ def _train(args: argparse.Namespace) -> int:
         if trainer.dist.is_main:
             shown = {k: round(v, 2) for k, v in results[-1].items()}
             where = f"split {split}, " if run_cfg.data.dataset != "mars" else ""
-            print(f"{cfg.name}: {where}{trainer.epoch} epochs in {out}; last evaluation {shown}")
+            print(
+                f"{cfg.name}: {where}{trainer.epoch} epochs in {trainer.out_dir}; last evaluation {shown}"
+            )
     if len(splits) > 1 and trainer.dist.is_main:
         summary = {
             k: f"{statistics.mean(r[k] for r in results):.2f} ± {statistics.stdev(r[k] for r in results):.2f}"

@@ -129,7 +129,7 @@ def test_parameters_are_checked_and_recorded(tmp_path):
 def test_build_dataset_synthetic_generates_once(tmp_path):
     root = tmp_path / "syn"
     data = build_dataset("synthetic", root, num_ids=6, num_cameras=2, **TINY)
-    assert isinstance(data, Mars) and data.num_train_pids == 3
+    assert isinstance(data, Mars) and data.num_train_pids == 2  # train_fraction 0.25 of 6 ids
     again = build_dataset("synthetic", root)  # reads the manifest's layout
     assert len(again.train) == len(data.train)
 

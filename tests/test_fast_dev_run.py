@@ -22,7 +22,14 @@ def small_mars(tmp_path_factory) -> Path:
     """A synthetic MARS layout with 8 training identities: one batch of the paper's 8 × 4."""
     root = tmp_path_factory.mktemp("data") / "mars"
     make_synthetic(
-        root, layout="mars", num_ids=16, num_cameras=2, seed=0, image_size=(64, 32), progress=False
+        root,
+        layout="mars",
+        num_ids=16,
+        train_fraction=0.5,
+        num_cameras=2,
+        seed=0,
+        image_size=(64, 32),
+        progress=False,
     )
     return root
 

@@ -150,7 +150,8 @@ class ModelConfig(_Section):
     temporal: Temporal = "attention"  # Eq. (1); "average" for temporal average pooling
     eq1_form: Eq1Form = "reference"  # Σ a f (code); "paper" prints (1/T) Σ a f
     last_stride: int = 1  # §IV-B, following [20]
-    init: Init = "imagenet"  # §IV-B: ImageNet weights; "random" is the explicit opt-out
+    init: Init = "imagenet"  # §IV-B: ImageNet weights; "synthetic" (quick: pre-trained on
+    # disjoint synthetic identities, standing in for ImageNet); "random" is the explicit opt-out
     weights: str | None = None  # the ImageNet file; None = the backbone's file in weights_dir
     weights_dir: str = "data/weights"  # where ImageNet files are looked for (never downloaded)
     zero_init_residual: bool = False  # random init only: identity residual blocks (quick profile)

@@ -64,7 +64,9 @@ def resolve_weights(cfg: RunConfig) -> RunConfig:
     """`cfg` with `model.weights` set to the ImageNet file the run starts from, checked.
 
     Nothing to find for `model.init="random"` or a transfer run (`train.init_checkpoint`, which
-    brings every tensor but the classifier). Otherwise `model.weights` names the file, or it is
+    brings every tensor but the classifier), nor for `model.init="synthetic"` without a file:
+    that backbone is pre-trained by reidlib itself (`reidlib.training.pretrain.with_pretrained`,
+    which `reidlib.training.train` calls). Otherwise `model.weights` names the file, or it is
     looked for in `model.weights_dir` under the backbone's official name.
 
     Raises:
@@ -75,6 +77,8 @@ def resolve_weights(cfg: RunConfig) -> RunConfig:
     model = cfg.model
     if model.init == "random" or cfg.train.init_checkpoint is not None:
         return cfg
+    if model.init == "synthetic":
+        return cfg if model.weights is None else _checked(Path(model.weights), cfg)
     official = IMAGENET_FILES[model.backbone]
     if model.weights is not None:
         path = Path(model.weights)
@@ -88,5 +92,15 @@ def resolve_weights(cfg: RunConfig) -> RunConfig:
             f"{official.name}, from {official.source}); put it there, or pass --weights PATH or "
             "--weights-dir DIR, or --random-init to train from random weights"
         )
+    return _checked(path, cfg)
+
+
+def _checked(path: Path, cfg: RunConfig) -> RunConfig:
+    """`cfg` starting from `path`, which must exist and match the hash its name carries."""
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{path.absolute()}: the pre-trained {cfg.model.backbone} backbone given as "
+            "model.weights is not there; leave model.weights unset and reidlib pre-trains it"
+        )
     check_hash(path)
-    return replace(cfg, model=replace(model, weights=str(path.resolve())))
+    return replace(cfg, model=replace(cfg.model, weights=str(path.resolve())))

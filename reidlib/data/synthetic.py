@@ -3,10 +3,14 @@
 `make_synthetic(root, layout="mars")` renders walking people seen by several cameras and
 writes real frames (JPEG for MARS, PNG for PRID2011 and iLIDS-VID) and real info/split files,
 so `Mars(root)`, `PRID2011(root)` and `ILIDSVID(root)` read it unchanged. Identity cues
-(clothing colours and patterns, hair, bags, proportions, gait) stay fixed per person while each
-camera changes illumination, colour cast, saturation, background and box tightness, and
-tracklets add walking motion, detector jitter and partial occlusions. The same parameters give
-the same bytes. A manifest `synthetic.json` records the parameters and the counts the loaders
+(clothing colours and patterns, hair, bags, proportions, gait) stay fixed per person, while each
+camera has its own colour response (a gain per channel, gamma, brightness), saturation, noise,
+lens and motion blur, resolution, background, box tightness and the side it mostly sees people
+from (front, back or side, which changes what shows: a backpack, a logo, an open jacket), and
+tracklets add walking motion, box offsets, detector jitter and partial occlusions (`EFFECTS`).
+So a person's raw pixels differ between cameras about as much as two people's do, as on the real
+datasets, and matching has to be learned. The same parameters give the same bytes. A manifest
+`synthetic.json` records the parameters, the values each camera drew, and the counts the loaders
 should find.
 """
 
@@ -23,18 +27,35 @@ import numpy as np
 from PIL import Image
 from tqdm.auto import tqdm
 
-from reidlib.data.synthetic_layouts import PLANNERS
+from reidlib.data.synthetic_layouts import mars_train_ids, plan_layout
 from reidlib.data.synthetic_render import render_tracklet
-from reidlib.data.synthetic_scene import sample_camera, sample_person
+from reidlib.data.synthetic_scene import VIEWS, Effects, sample_camera, sample_person
 
 MANIFEST = "synthetic.json"
-FORMAT_VERSION = 1
-_COMMON = {"seed": 0, "image_size": (128, 64)}
+FORMAT_VERSION = 2  # 2: camera and detector effects (`Effects`), per-camera values recorded
+# Camera and detector effects, the same ranges in every layout (`Effects`): strong enough that
+# raw pixels of one person differ between cameras about as much as two people's do, while every
+# identity cue survives for a network to learn.
+EFFECTS: dict[str, Any] = {
+    "channel_gain": (0.55, 1.45),  # each colour channel's gain per camera (white balance)
+    "gamma": (0.6, 1.6),  # tone curve per camera
+    "brightness": 25,  # brightness offset per camera, ± grey levels of 255
+    "view_bias": 0.7,  # chance that a tracklet shows its camera's side (front, back or side)
+    "box_scale": (0.72, 0.95),  # person height / box height per camera (detector tightness)
+    "box_shift": 0.1,  # a tracklet's person off the box centre by up to ±10 % of its width
+    "motion_blur": 0.35,  # fraction of cameras with motion blur (3-8 px at 64 px width)
+    "low_res": 0.35,  # fraction of cameras that see people small
+    "low_res_scale": (0.15, 0.4),  # their resolution as a fraction of the frame's
+}
+_COMMON = {"image_size": (128, 64), **EFFECTS}
 SYNTHETIC_DEFAULTS: dict[str, dict[str, Any]] = {
-    # quick-profile default: 32 train / 32 test ids, 6 cameras, MARS-like short tracklets
+    # quick-profile default: 32 train / 96 test ids, 6 cameras, MARS-like short tracklets; every
+    # test id is seen twice or more by each of its cameras, so each camera gives it a query
     "mars": {
         **_COMMON,
-        "num_ids": 64,
+        "seed": 0,
+        "num_ids": 128,
+        "train_fraction": 0.25,
         "num_cameras": 6,
         "length_median": 10,
         "length_range": (2, 60),
@@ -45,6 +66,7 @@ SYNTHETIC_DEFAULTS: dict[str, dict[str, Any]] = {
     # clean views, long and very varied sequences, extra people seen by one camera only
     "prid2011": {
         **_COMMON,
+        "seed": 1,  # each layout its own people: no identity is shared between datasets
         "num_ids": 40,
         "num_cameras": 2,
         "length_median": 24,
@@ -57,6 +79,7 @@ SYNTHETIC_DEFAULTS: dict[str, dict[str, Any]] = {
     # crowded views: frequent occlusion, moderate lengths
     "ilidsvid": {
         **_COMMON,
+        "seed": 2,
         "num_ids": 40,
         "num_cameras": 2,
         "length_median": 20,
@@ -86,6 +109,11 @@ def synthetic_params(layout: str = "mars", **overrides: Any) -> dict[str, Any]:
         raise ValueError(f"num_cameras must be 2..9 (MARS names hold one digit), got {cameras}")
     if num_ids < 4:
         raise ValueError(f"num_ids must be >= 4 (two train and two test ids), got {num_ids}")
+    if layout == "mars" and not 2 <= mars_train_ids(params) <= num_ids - 2:
+        raise ValueError(
+            f"train_fraction={params['train_fraction']} of num_ids={num_ids} leaves "
+            f"{mars_train_ids(params)} training ids; at least two train and two test ids needed"
+        )
     low, high = params["length_range"]
     if not 1 <= low <= high <= 999:
         raise ValueError(f"length_range must satisfy 1 <= low <= high <= 999, got {low, high}")
@@ -201,10 +229,17 @@ def read_manifest(root: Path) -> dict[str, Any] | None:
 def _generate(root: Path, *, layout: str, params: dict[str, Any], progress: bool) -> None:
     """Plans, renders and writes every tracklet, then the manifest."""
     seed = params["seed"]
-    plan, counts = PLANNERS[layout](root, params, np.random.default_rng([seed, 0]))
+    plan, counts = plan_layout(root, layout=layout, params=params)
     size = tuple(params["image_size"])
+    effects = Effects.from_params(params)
+    first_view = int(np.random.default_rng([seed, 2]).integers(len(VIEWS)))
     cameras = [
-        sample_camera(np.random.default_rng([seed, 2, c]), image_size=size)
+        sample_camera(
+            np.random.default_rng([seed, 2, c]),
+            image_size=size,
+            effects=effects,
+            view=VIEWS[(first_view + c) % len(VIEWS)],
+        )
         for c in range(params["num_cameras"])
     ]
     people: dict[int, Any] = {}
@@ -218,6 +253,7 @@ def _generate(root: Path, *, layout: str, params: dict[str, Any], progress: bool
             num_frames=len(item.names),
             rng=np.random.default_rng([seed, 3, index]),
             occlusion_prob=params["occlusion_prob"],
+            effects=effects,
             mode=item.mode,
         )
         folder = root / item.folder
@@ -235,5 +271,6 @@ def _generate(root: Path, *, layout: str, params: dict[str, Any], progress: bool
         "layout": layout,
         "params": params,
         "counts": counts,
+        "cameras": [{"camid": c, **camera.describe()} for c, camera in enumerate(cameras)],
     }
     (root / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")

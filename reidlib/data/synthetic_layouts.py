@@ -50,19 +50,32 @@ def save_mat(path: Path, variables: dict[str, np.ndarray]) -> None:
     path.write_bytes(bytes(data))
 
 
+def mars_train_ids(p: dict[str, Any]) -> int:
+    """How many of the MARS layout's `num_ids` identities are training ids."""
+    return round(p["num_ids"] * p["train_fraction"])
+
+
 def plan_mars(root: Path, p: dict[str, Any], rng: np.random.Generator) -> Plan:
-    """MARS: half the ids train, half test; test adds pid 0 distractors and pid −1 junk."""
+    """MARS: `train_fraction` of the ids train, the rest test; test adds pid 0 distractors and
+    pid −1 junk.
+
+    Every id is seen by 2 to 5 cameras; a training id 1 to 3 times by each, a test id 2 or 3
+    times, so every camera it passes gives one query (`_mars_queries`) and keeps a gallery
+    tracklet beside it.
+    """
     num_ids, num_cameras = p["num_ids"], p["num_cameras"]
+    num_train = mars_train_ids(p)
     ids = rng.permutation(np.arange(1, num_ids + 1))
-    is_train = {int(pid): i < num_ids // 2 for i, pid in enumerate(ids)}
+    is_train = {int(pid): i < num_train for i, pid in enumerate(ids)}
     rows: dict[str, list[tuple[int, int, int, str]]] = {"train": [], "test": []}
     for pid in range(1, num_ids + 1):
         cams = np.sort(
-            rng.choice(num_cameras, int(rng.integers(2, min(4, num_cameras) + 1)), replace=False)
+            rng.choice(num_cameras, int(rng.integers(2, min(5, num_cameras) + 1)), replace=False)
         )
-        per_cam = rng.choice([1, 2, 3], size=len(cams), p=[0.5, 0.35, 0.15])
-        if not is_train[pid] and per_cam.max() < 2:
-            per_cam[0] = 2  # every test id keeps a gallery tracklet beside its queries
+        if is_train[pid]:
+            per_cam = rng.choice([1, 2, 3], size=len(cams), p=[0.5, 0.35, 0.15])
+        else:
+            per_cam = rng.choice([2, 3], size=len(cams), p=[0.7, 0.3])
         split = "train" if is_train[pid] else "test"
         rows[split] += [
             (pid, int(c), pid, "person") for c, k in zip(cams, per_cam) for _ in range(k)
@@ -104,7 +117,7 @@ def plan_mars(root: Path, p: dict[str, Any], rng: np.random.Generator) -> Plan:
                 junk_tracklets=sum(t[2] == -1 for t in track),
             )
         else:
-            counts.update(train_ids=num_ids // 2, train_tracklets=len(track))
+            counts.update(train_ids=num_train, train_tracklets=len(track))
     counts["frames"] = sum(len(t.names) for t in plan)
     return plan, counts
 
@@ -191,3 +204,9 @@ def _two_camera_counts(num_train: int, num_test: int) -> dict[str, int]:
 
 
 PLANNERS = {"mars": plan_mars, "prid2011": plan_prid2011, "ilidsvid": plan_ilidsvid}
+
+
+def plan_layout(root: Path, *, layout: str, params: dict[str, Any]) -> Plan:
+    """The tracklets of a layout and the counts its loader should find, drawn from
+    `params["seed"]`; writes the info or split files under `root`, renders nothing."""
+    return PLANNERS[layout](root, params, np.random.default_rng([params["seed"], 0]))

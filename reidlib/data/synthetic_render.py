@@ -3,13 +3,21 @@
 Coordinates: `u` across and `v` down the body, in body heights, with `v = 0` at the top of the
 head and `v = 1` at the soles; each frame has its own box position and scale, so every mask is
 a `(n, H, W)` array. Shapes are soft-edged (one pixel of anti-aliasing).
+
+A tracklet is seen from the front, the back or the side, mostly from its camera's side
+(`Effects.view_bias`), and what shows depends on it: a backpack covers the back and shows only
+straps from the front, a logo and an open jacket show only from the front, hair covers the head
+from behind. Then the camera's optics and colour response apply (`camera_response`): blur and
+motion blur, per-channel gains, gamma, a brightness offset, sensor noise and, for a low-resolution
+camera, rendering small and upscaling.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from PIL import Image
 
-from reidlib.data.synthetic_scene import PANORAMA, Camera, Person, sample_person
+from reidlib.data.synthetic_scene import PANORAMA, VIEWS, Camera, Effects, Person, sample_person
 from reidlib.data.synthetic_shapes import Array, Canvas, box, capsule, ellipse
 
 
@@ -59,7 +67,7 @@ def _person_layers(
             lambda u, v: np.maximum(np.abs(u) - half(v), torso_box(u, v)),
             (-sw, sw, 0.15, waist + 0.02),
         ),
-        lambda u, v: _torso_colour(person, u, v, half(v), waist),
+        lambda u, v: _torso_colour(person, u, v, half(v), waist, back=back),
         lambda u, v: 1 - 0.35 * np.clip(u / half(v), -1, 1) ** 2,
     )
     if person.bag == "backpack":
@@ -116,18 +124,21 @@ def _person_layers(
         )
 
 
-def _torso_colour(person: Person, u: Array, v: Array, half: Array, waist: float) -> Array:
-    """`(n, H, W, 3)` colour of the upper garment, by pattern."""
+def _torso_colour(
+    person: Person, u: Array, v: Array, half: Array, waist: float, *, back: bool
+) -> Array:
+    """`(n, H, W, 3)` colour of the upper garment, by pattern; an open jacket and a logo show
+    only from the front."""
     p, q = person.upper, person.upper2
     if person.pattern == "hstripes":
         second = ((v / person.stripe_period) % 1.0) < 0.5
     elif person.pattern == "vstripes":
         second = (((u + 1) / (person.stripe_period * 0.7)) % 1.0) < 0.45
-    elif person.pattern == "jacket":
+    elif person.pattern == "jacket" and not back:
         second = np.abs(u) < 0.35 * half
     elif person.pattern == "two_tone":
         second = v > 0.15 + 0.45 * (waist - 0.15)
-    elif person.pattern == "logo":
+    elif person.pattern == "logo" and not back:
         second = (np.abs(u) < 0.04) & (np.abs(v - 0.27) < 0.04)
     else:
         second = np.zeros_like(u, dtype=bool)
@@ -141,6 +152,7 @@ def render_tracklet(
     num_frames: int,
     rng: np.random.Generator,
     occlusion_prob: float,
+    effects: Effects,
     mode: str = "person",
 ) -> Array:
     """All frames of one tracklet, `(n, H, W, 3)` uint8.
@@ -149,8 +161,9 @@ def render_tracklet(
         person: who walks; ignored for `mode="junk"`.
         camera: the view.
         num_frames: `n`.
-        rng: randomness for this tracklet (pose, position, occlusion, noise).
+        rng: randomness for this tracklet (view, pose, box, occlusion, noise).
         occlusion_prob: chance that an occluder crosses part of the tracklet.
+        effects: the ranges of the detector's box offset and of the view bias.
         mode: "person"; "distractor" (a badly boxed, partial person, as MARS's pid 0); or
             "junk" (background and fragments, as MARS's pid −1).
     """
@@ -158,11 +171,13 @@ def render_tracklet(
     n = num_frames
     t = np.arange(n, dtype=np.float32)[:, None, None]
     jitter = rng.standard_normal((3, n, 1, 1), dtype=np.float32)  # detector noise per frame
+    placement = rng.random(3)  # this tracklet's box: scale, horizontal offset, feet row
     # box: person height in pixels, feet row and centre column
-    scale = camera.person_scale * (person.height if person else 0.9) * rng.uniform(0.95, 1.05)
-    scale = scale * (1 + 0.02 * jitter[0])
-    cx = width * (0.5 + rng.uniform(-0.06, 0.06) + 0.015 * jitter[1])
-    feet = height * (0.985 + 0.01 * jitter[2])
+    scale = camera.person_scale * (person.height if person else 0.9)
+    scale = scale * (0.93 + 0.14 * placement[0]) * (1 + 0.03 * jitter[0])
+    shift = effects.box_shift * (2 * placement[1] - 1)
+    cx = width * (0.5 + shift + 0.02 * jitter[1])
+    feet = height * (0.99 - 0.06 * placement[2] + 0.01 * jitter[2])
     if mode != "person":  # a detector box that cuts the person
         scale = scale * rng.uniform(1.3, 2.2)
         cx = cx + width * rng.choice([-1, 1]) * rng.uniform(0.15, 0.45)
@@ -181,13 +196,20 @@ def render_tracklet(
     )
     if mode == "junk":
         person = sample_person(rng) if rng.random() < 0.5 else None
+    view = draw_view(camera, rng, view_bias=effects.view_bias)
     if person is not None:
-        view = float(rng.choice([0.0, 0.3, 1.0], p=[0.4, 0.3, 0.3]))
+        turn = 1.0 if view == "side" else float(rng.choice([0.0, 0.3]))  # 0 frontal, 1 profile
         phase = rng.uniform(0, 2 * np.pi) + person.cadence * t
-        _person_layers(canvas, person, phase, view=view, back=bool(rng.random() < 0.5))
+        _person_layers(canvas, person, phase, view=turn, back=view == "back")
     if rng.random() < occlusion_prob:
         _occlude(canvas, rng, t)
-    return _camera_response(canvas.rgb, camera, rng)
+    return camera_response(canvas.rgb, camera, rng, direction=direction)
+
+
+def draw_view(camera: Camera, rng: np.random.Generator, *, view_bias: float) -> str:
+    """A tracklet's view: the camera's own with probability `view_bias`, else any of `VIEWS`."""
+    own, anyone = rng.random(), int(rng.integers(len(VIEWS)))
+    return camera.view if own < view_bias else VIEWS[anyone]
 
 
 def _occlude(canvas: Canvas, rng: np.random.Generator, t: Array) -> None:
@@ -211,23 +233,60 @@ def _occlude(canvas: Canvas, rng: np.random.Generator, t: Array) -> None:
     canvas.paint_mask(mask & active, colour)
 
 
-def _camera_response(scene: Array, camera: Camera, rng: np.random.Generator) -> Array:
-    """Saturation, illumination, colour cast, gamma, blur, noise and quantisation of a camera."""
+def camera_response(
+    scene: Array, camera: Camera, rng: np.random.Generator, *, direction: float
+) -> Array:
+    """Optics, colour response, noise and resolution of a camera, `(n, H, W, 3)` uint8.
+
+    In order: lens blur and motion blur (along the walk, `direction`), saturation, a gain per
+    channel times a small flicker per frame, clipping, gamma, the brightness offset, sensor
+    noise, quantisation, and for a low-resolution camera a downscale and upscale.
+    """
     n = scene.shape[0]
+    if camera.blur:
+        scene = (scene + np.roll(scene, 1, axis=2) + np.roll(scene, 1, axis=1)) / 3
+    if camera.motion_blur:
+        scene = motion_blur(scene, camera.motion_blur, direction=direction)
     grey = (scene[..., 0] + scene[..., 1] + scene[..., 2])[..., None] * np.float32(1 / 3)
     image = scene * np.float32(camera.saturation) + grey * np.float32(1 - camera.saturation)
     flicker = 1 + 0.03 * rng.standard_normal((n, 1, 1, 1), dtype=np.float32)
-    image *= (camera.gain * camera.cast).astype(np.float32) * flicker
+    image *= camera.channel_gain.astype(np.float32) * flicker
     np.clip(image, 0, 1, out=image)
     image **= np.float32(camera.gamma)
-    image *= np.float32(1 - camera.black)
-    image += np.float32(camera.black)
-    if camera.blur:
-        image = (image + np.roll(image, 1, axis=2) + np.roll(image, 1, axis=1)) / 3
+    image += np.float32(camera.brightness)
     # sensor noise: frames of the camera's noise bank at random shifts
     bank = rng.integers(0, len(camera.noise), n)
     shift = int(rng.integers(0, image.shape[2]))
     image += np.roll(camera.noise[bank], shift, axis=2)
     image *= 255
     image += 0.5
-    return np.clip(image, 0, 255, out=image).astype(np.uint8)
+    frames = np.clip(image, 0, 255, out=image).astype(np.uint8)
+    return low_resolution(frames, camera.low_res) if camera.low_res < 1 else frames
+
+
+def motion_blur(frames: Array, length: int, *, direction: float) -> Array:
+    """Each pixel averaged with the `length − 1` pixels behind it along the walk (edge pixels
+    repeated), `(n, H, W, 3)` float32."""
+    trail = (length - 1, 0) if direction > 0 else (0, length - 1)  # behind the walker
+    pad = np.pad(frames, ((0, 0), (0, 0), trail, (0, 0)), mode="edge")
+    total = np.cumsum(pad, axis=2, dtype=np.float32)
+    total = np.concatenate([np.zeros_like(total[:, :, :1]), total], axis=2)
+    width = frames.shape[2]
+    return (total[:, :, length : length + width] - total[:, :, :width]) / np.float32(length)
+
+
+def low_resolution(frames: Array, scale: float) -> Array:
+    """Frames seen by a low-resolution camera: box-filtered down to `scale` of their size and
+    upscaled back bilinearly, `(n, H, W, 3)` uint8."""
+    height, width = frames.shape[1:3]
+    small = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return np.stack(
+        [
+            np.asarray(
+                Image.fromarray(f)
+                .resize(small, Image.Resampling.BOX)
+                .resize((width, height), Image.Resampling.BILINEAR)
+            )
+            for f in frames
+        ]
+    )

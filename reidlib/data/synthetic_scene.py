@@ -1,15 +1,21 @@
 """Random people and cameras for the synthetic datasets.
 
 A `Person` is an identity's appearance: clothing colours and pattern, hair, bag, body
-proportions and gait. A `Camera` is a view's look: background scene, illumination, colour cast,
-gamma, noise, blur and how tightly its detector boxes people. Colours come from a palette where
-dark clothes are common, so raw colour statistics are ambiguous across people and cameras,
-while the combination of cues stays consistent for each identity.
+proportions and gait. A `Camera` is a view's look and its detector: background scene, colour
+response (a gain per channel, gamma, brightness offset), saturation, noise, optical and motion
+blur, resolution, which side of the walkers it mostly sees and how tightly it boxes them. Colours
+come from a palette where dark clothes are common, so raw colour statistics are ambiguous across
+people and cameras, while the combination of cues stays consistent for each identity.
+
+How strong the camera effects are is set by `Effects`, from a layout's parameters (recorded in
+the manifest); every value a camera draws is a fixed function of its random generator's stream,
+whatever the ranges, so changing one range leaves every other draw as it was.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from typing import Any
 
 import numpy as np
 
@@ -82,21 +88,58 @@ class Person:
     cadence: float  # gait phase step per frame (radians)
 
 
+VIEWS = ("front", "back", "side")
+
+
+@dataclass(frozen=True)
+class Effects:
+    """Ranges of the camera and detector effects (a layout's parameters of the same names)."""
+
+    channel_gain: tuple[float, float]  # each channel's gain: white balance, colour response
+    gamma: tuple[float, float]  # tone curve exponent
+    brightness: float  # offset range ±, in grey levels of 255
+    view_bias: float  # chance that a tracklet shows its camera's dominant view
+    box_scale: tuple[float, float]  # person height / box height of a camera's detector
+    box_shift: float  # a tracklet's horizontal offset range ±, in box widths
+    motion_blur: float  # fraction of cameras whose frames are smeared along the walk
+    low_res: float  # fraction of cameras that see people small (rendered small, upscaled)
+    low_res_scale: tuple[float, float]  # their resolution, as a fraction of the frame's
+
+    @classmethod
+    def from_params(cls, params: dict[str, Any]) -> Effects:
+        """The effects of a layout's parameters (`synthetic_params`)."""
+        return cls(**{f.name: _tuple(params[f.name]) for f in fields(cls)})
+
+
+def _tuple(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
 @dataclass(frozen=True)
 class Camera:
-    """The look of one camera view."""
+    """The look of one camera view and how its detector boxes people."""
 
     background: np.ndarray  # `(H, PANORAMA·W, 3)` panorama the boxes are cut from
-    gain: float
-    saturation: float  # 0 = grey, 1 = unchanged
-    cast: np.ndarray  # per-channel multiplier
+    channel_gain: np.ndarray  # `(3,)` per-channel gain (white balance, colour response)
     gamma: float
-    black: float  # black level added after the cast
+    brightness: float  # offset added after the tone curve, in [0, 1] units
+    saturation: float  # 0 = grey, 1 = unchanged
+    noise_std: float
     noise: np.ndarray  # `(NOISE_BANK, H, W, 3)` sensor noise frames, drawn once per camera
-    blur: bool
+    blur: bool  # a soft lens (3-tap blur)
+    motion_blur: int  # length in pixels of the smear along the walk; 0 = none
+    low_res: float  # resolution as a fraction of the frame's; 1 = full
+    view: str  # the side of the walkers it mostly sees: "front", "back" or "side"
     person_scale: float  # person height / box height
     light: float  # side-lighting slope across the body
     jpeg_quality: int
+
+    def describe(self) -> dict[str, Any]:
+        """The drawn values, JSON-ready, for the manifest (no background or noise arrays)."""
+        skip = {"background", "noise"}
+        values = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in skip}
+        values["channel_gain"] = [round(float(g), 4) for g in self.channel_gain]
+        return {k: round(v, 4) if isinstance(v, float) else v for k, v in values.items()}
 
 
 def _colour(rng: np.random.Generator, *, exclude: int | None = None) -> tuple[np.ndarray, int]:
@@ -137,21 +180,39 @@ def sample_person(rng: np.random.Generator) -> Person:
     )
 
 
-def sample_camera(rng: np.random.Generator, *, image_size: tuple[int, int]) -> Camera:
-    """Draws one camera's look, background included."""
-    cast = rng.uniform(0.88, 1.12, 3).astype(np.float32)
+def sample_camera(
+    rng: np.random.Generator, *, image_size: tuple[int, int], effects: Effects, view: str
+) -> Camera:
+    """Draws one camera's look, background included, within the ranges of `effects`.
+
+    Args:
+        rng: this camera's randomness.
+        image_size: `(H, W)` of its frames.
+        effects: the ranges of the camera and detector effects.
+        view: the side of the walkers it mostly sees (`VIEWS`); the generator gives cameras the
+            three sides in turn, so any two cameras of a dataset see people from different sides.
+    """
+    u = rng.random(15)  # every draw below, in a fixed order whatever the ranges
+
+    def within(bounds: tuple[float, float], x: float) -> float:
+        return float(bounds[0] + (bounds[1] - bounds[0]) * x)
+
+    noise_std = within((0.01, 0.035), u[6])
     return Camera(
         background=_background(rng, image_size=image_size),
-        gain=float(rng.uniform(0.8, 1.15)),
-        saturation=float(rng.uniform(0.8, 1.08)),
-        cast=cast / cast.mean(),
-        gamma=float(rng.uniform(0.9, 1.12)),
-        black=float(rng.uniform(0.0, 0.06)),
-        noise=_noise_bank(rng, image_size=image_size, std=float(rng.uniform(0.01, 0.035))),
-        blur=bool(rng.random() < 0.4),
-        person_scale=float(rng.uniform(0.8, 0.94)),
-        light=float(rng.uniform(-1.2, 1.2)),
-        jpeg_quality=int(rng.integers(75, 96)),
+        channel_gain=np.array([within(effects.channel_gain, x) for x in u[:3]], np.float32),
+        gamma=within(effects.gamma, u[3]),
+        brightness=effects.brightness / 255 * (2 * u[4] - 1),
+        saturation=within((0.75, 1.1), u[5]),
+        noise_std=noise_std,
+        noise=_noise_bank(rng, image_size=image_size, std=noise_std),
+        blur=bool(u[7] < 0.4),
+        motion_blur=3 + int(u[9] * 6) if u[8] < effects.motion_blur else 0,  # 3-8 px at W 64
+        low_res=within(effects.low_res_scale, u[11]) if u[10] < effects.low_res else 1.0,
+        view=view,
+        person_scale=within(effects.box_scale, u[12]),
+        light=within((-1.2, 1.2), u[13]),
+        jpeg_quality=75 + int(u[14] * 21),
     )
 
 

@@ -20,8 +20,9 @@ from typing import Any
 import torch
 
 from reidlib.config import RunConfig, resolve_weights
+from reidlib.training.pretrain import with_pretrained
 from reidlib.training.provenance import code_version
-from reidlib.training.runner import load_dataset
+from reidlib.training.runner import RUNS_ROOT, load_dataset
 from reidlib.training.trainer import Trainer
 from reidlib.types import Tracklet
 
@@ -75,6 +76,8 @@ def fast_dev_run(
         raise ValueError(f"--fast-dev-run takes a number of steps >= 1, got {steps}")
     cfg = resolve_weights(cfg)  # a missing file stops here, before any data is read
     dataset = load_dataset(cfg.data, progress=progress, check=check_data)
+    # the stand-in for ImageNet is pre-trained once into runs/, as for a real run
+    cfg = with_pretrained(cfg, runs_root=RUNS_ROOT, device=device, progress=progress)
     trainer = Trainer(cfg, dataset, device=device, progress=progress)
     device = trainer.device
     if device.type == "cuda":

@@ -11,6 +11,7 @@ from reidlib.config import DataConfig, RunConfig, resolve_weights
 from reidlib.data import build_dataset, check_dataset, ensure_synthetic
 from reidlib.network import build_network
 from reidlib.training.checkpoint import load_checkpoint
+from reidlib.training.pretrain import with_pretrained
 from reidlib.training.trainer import Trainer
 
 RUNS_ROOT = Path("runs")
@@ -56,11 +57,14 @@ def train(
     A run whose folder already holds a finished checkpoint of the same settings is not
     retrained: `fit` resumes at the last epoch and returns at once (the notebooks' cache).
     The ImageNet weights the run needs are found and checked before any data is read, and
-    with `check_data` every frame of the dataset is verified before the first step.
+    with `check_data` every frame of the dataset is verified before the first step. For
+    `model.init="synthetic"` the backbone pre-trained on synthetic identities is trained into
+    `runs_root` the first time, once the run's own data have loaded (`with_pretrained`).
     """
     cfg = resolve_weights(cfg)
     if dataset is None:
         dataset = load_dataset(cfg.data, progress=progress, check=check_data)
+    cfg = with_pretrained(cfg, runs_root=runs_root, device=device, progress=progress)
     trainer = Trainer(
         cfg,
         dataset,

@@ -88,6 +88,16 @@ class Trainer:
         self.progress = progress and self.dist.is_main
         cfg = self.cfg = resolve_weights(cfg)  # the ImageNet file, checked, before any data
         data, train = cfg.data, cfg.train
+        if (
+            cfg.model.init == "synthetic"
+            and cfg.model.weights is None
+            and not train.init_checkpoint
+        ):
+            raise ValueError(
+                f"{cfg.name}: model.init='synthetic' starts from the backbone pre-trained on "
+                "synthetic identities, and no model.weights names it; reidlib.training.train "
+                "builds it once, or pass reidlib.training.with_pretrained(cfg, runs_root=...)"
+            )
         self.size = (data.height, data.width)
 
         seed_everything(train.seed)  # initial weights and centers depend on the seed only

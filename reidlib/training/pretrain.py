@@ -1,0 +1,139 @@
+"""Pre-training on disjoint synthetic identities: the quick profile's stand-in for ImageNet.
+
+The paper starts every run from ImageNet weights (§IV-B; Table V's first row). The quick profile
+cannot download them, and from random weights its few CPU steps learn colours, not people. So it
+keeps the paper's structure with a stand-in: a backbone trained once on a synthetic dataset of
+its own (`PRETRAIN_DATA`: other people, other cameras) with the quick recipe adapted to
+frames (`PRETRAIN`), exported in the ImageNet state-dict layout, and loaded by every run with
+`model.init="synthetic"` through the same path as an ImageNet file (`load_pretrained`), before
+fine-tuning on the run's own data (docs/decisions.md §3).
+
+The pre-training is a run like any other: cached in `runs/pretrain-<digest>/`, locked while
+trained, trained again when its settings or reidlib's code change; its data are generated once
+into `runs/synthetic-pretrain/`, never beside a user's data. Its backbone file is named
+`<backbone>-synthetic-<SHA-256 prefix>.pth` (torch hub's convention, checked by
+`resolve_weights`), so the digest of every run that starts from it names the weights it used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+
+from reidlib.config import RunConfig, resolve_weights
+from reidlib.config.profiles import PRETRAIN, PRETRAIN_DATA
+from reidlib.data import build_dataset, ensure_synthetic
+from reidlib.training.provenance import code_version
+from reidlib.training.trainer import Trainer
+
+DATA_FOLDER = "synthetic-pretrain"  # the pre-training identities, in the runs folder
+RECORD = "backbone.json"  # which file a finished pre-training exported, and from what code
+
+
+def pretrain_config(cfg: RunConfig, *, runs_root: Path | str) -> RunConfig:
+    """The pre-training behind `cfg`: `PRETRAIN` with `cfg`'s backbone, last stride and input
+    size, on `PRETRAIN_DATA` generated in `<runs_root>/synthetic-pretrain`."""
+    return PRETRAIN.with_overrides(
+        data={
+            "root": str(Path(runs_root) / DATA_FOLDER),
+            "height": cfg.data.height,
+            "width": cfg.data.width,
+        },
+        model={"backbone": cfg.model.backbone, "last_stride": cfg.model.last_stride},
+    )
+
+
+def pretrain_dir(cfg: RunConfig, *, runs_root: Path | str) -> Path:
+    """`<runs_root>/pretrain-<digest>` of `cfg`'s pre-training (`pretrain_config`)."""
+    return Path(runs_root) / f"pretrain-{pretrain_config(cfg, runs_root=runs_root).digest()}"
+
+
+def ensure_pretrained(
+    cfg: RunConfig,
+    *,
+    runs_root: Path | str,
+    device: torch.device | str = "cpu",
+    progress: bool = True,
+) -> Path:
+    """The pre-trained backbone `cfg` starts from: trained and exported the first time, read
+    back afterwards.
+
+    Args:
+        cfg: a run with `model.init="synthetic"` (its backbone and input size are used).
+        runs_root: where runs are cached (`runs/`).
+        device: where to pre-train when it has not been done yet.
+        progress: progress bars.
+
+    Returns:
+        `<runs_root>/pretrain-<digest>/<backbone>-synthetic-<SHA-256 prefix>.pth`, a backbone
+        state dict in the ImageNet layout.
+    """
+    pcfg = pretrain_config(cfg, runs_root=runs_root)
+    out = pretrain_dir(cfg, runs_root=runs_root)
+    found = _exported(out, pcfg)
+    if found is not None:
+        return found
+    root = ensure_synthetic(Path(pcfg.data.root), progress=progress, **PRETRAIN_DATA)
+    trainer = Trainer(
+        pcfg, build_dataset("mars", root), out_dir=out, device=device, progress=progress
+    )
+    trainer.fit()  # resumes, or returns at once when another process finished it meanwhile
+    return _export(trainer, out)
+
+
+def with_pretrained(
+    cfg: RunConfig,
+    *,
+    runs_root: Path | str,
+    device: torch.device | str = "cpu",
+    progress: bool = True,
+) -> RunConfig:
+    """`cfg` with `model.weights` set to the file it starts from, checked: for
+    `model.init="synthetic"` the pre-trained backbone (`ensure_pretrained`), otherwise the
+    ImageNet file (`resolve_weights`). A transfer run (`train.init_checkpoint`) or a run whose
+    `model.weights` is already given needs no pre-training."""
+    model = cfg.model
+    if model.init == "synthetic" and model.weights is None and cfg.train.init_checkpoint is None:
+        path = ensure_pretrained(cfg, runs_root=runs_root, device=device, progress=progress)
+        cfg = replace(cfg, model=replace(model, weights=str(path)))
+    return resolve_weights(cfg)
+
+
+def _exported(out: Path, pcfg: RunConfig) -> Path | None:
+    """The backbone file a finished pre-training of `pcfg` by this code exported, or None."""
+    record = out / RECORD
+    if not record.is_file():
+        return None
+    made = json.loads(record.read_text())
+    path = out / made["file"]
+    same = made["digest"] == pcfg.digest() and made["code"] == code_version()
+    return path if same and path.is_file() else None
+
+
+def _export(trainer: Trainer, out: Path) -> Path:
+    """Writes the trained backbone in the ImageNet layout (no prefix, no classifier), named by
+    its SHA-256 prefix, and the record `_exported` reads; older exports are removed."""
+    prefix = "backbone."
+    state = {
+        key.removeprefix(prefix): value.detach().cpu()
+        for key, value in trainer.net.state_dict().items()
+        if key.startswith(prefix)
+    }
+    fd, tmp = tempfile.mkstemp(prefix=".backbone.", suffix=".tmp", dir=out)
+    with os.fdopen(fd, "wb") as fh:
+        torch.save(state, fh)
+    sha = hashlib.sha256(Path(tmp).read_bytes()).hexdigest()
+    path = out / f"{trainer.cfg.model.backbone}-synthetic-{sha[:8]}.pth"
+    os.replace(tmp, path)
+    for old in out.glob("*-synthetic-*.pth"):
+        if old != path:
+            old.unlink()
+    record = {"file": path.name, "digest": trainer.cfg.digest(), "code": code_version()}
+    (out / RECORD).write_text(json.dumps(record, indent=2) + "\n")
+    return path
