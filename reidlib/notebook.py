@@ -120,6 +120,15 @@ class NotebookRun:
         cfg = cfg if cfg is not None else self.config(preset, **kwargs)
         return train(cfg, runs_root=self.repo / "runs", device=self.device, progress=self.progress)
 
+    def starting_weights(self, cfg: RunConfig) -> RunConfig:
+        """`cfg` with `model.weights` naming the file its training starts from, checked: the
+        ImageNet file of its backbone, or in the quick profile the backbone pre-trained on
+        synthetic identities, trained into `runs/` the first time (`with_pretrained`)."""
+        from reidlib.training.pretrain import with_pretrained
+
+        runs = self.repo / "runs"
+        return with_pretrained(cfg, runs_root=runs, device=self.device, progress=self.progress)
+
     def splits_of(self, dataset: str) -> tuple[int, ...]:
         """The splits a dataset's runs use: this notebook's `SPLITS` for PRID2011 and
         iLIDS-VID, the one split of MARS."""

@@ -188,11 +188,19 @@ def run_outcomes(trainer: Any) -> QueryOutcomes:
     return QueryOutcomes.from_json(last_evaluation(trainer)["queries"])
 
 
+INIT_LABELS: dict[str, str] = {
+    "imagenet": "ImageNet init",
+    "synthetic": "synthetic pre-training",
+    "random": "random init",
+}
+
+
 def init_label(cfg: RunConfig) -> str:
-    """How a run's weights started: "ImageNet init", "random init" or "transfer"."""
+    """How a run's weights started: "ImageNet init", "synthetic pre-training" (the quick
+    profile's stand-in for ImageNet), "random init" or "transfer"."""
     if cfg.train.init_checkpoint is not None:
         return "transfer"
-    return "ImageNet init" if cfg.model.init == "imagenet" else "random init"
+    return INIT_LABELS[cfg.model.init]
 
 
 def run_record(trainer: Any, *, setting: str) -> dict[str, Any]:

@@ -8,7 +8,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from reidlib.data import make_synthetic, read_manifest, synthetic_params
+from reidlib.data import make_synthetic, read_manifest, render_through_cameras, synthetic_params
+from reidlib.data.synthetic import build_cameras
 from reidlib.data.synthetic_layouts import plan_layout
 from reidlib.data.synthetic_render import (
     camera_response,
@@ -128,3 +129,22 @@ def test_no_two_layouts_share_people():
     layouts' default seeds must differ, as the real datasets' identities do."""
     seeds = [synthetic_params(layout)["seed"] for layout in ("mars", "prid2011", "ilidsvid")]
     assert len(set(seeds)) == 3
+
+
+def test_the_same_people_through_every_camera_are_those_of_the_generated_dataset(tmp_path):
+    small = {"num_ids": 8, "seed": 5, "image_size": (32, 16)}
+    root = make_synthetic(tmp_path / "m", layout="mars", progress=False, **small)
+    described = [
+        {"camid": c, **cam.describe()}
+        for c, cam in enumerate(build_cameras(read_manifest(root)["params"]))
+    ]
+    assert described == read_manifest(root)["cameras"]  # the dataset's own cameras
+    frames = render_through_cameras("mars", num_people=2, num_frames=4, **small)
+    assert frames.shape == (2, 6, 32, 16, 3) and frames.dtype == np.uint8
+    np.testing.assert_array_equal(
+        frames, render_through_cameras("mars", num_people=2, num_frames=4, **small)
+    )
+    # one person, two cameras: the camera changes the pixels; another seed, other people
+    assert np.abs(frames[0, 0].astype(int) - frames[0, 1]).mean() > 10
+    other = render_through_cameras("mars", num_people=2, num_frames=4, **{**small, "seed": 6})
+    assert np.abs(other.astype(int) - frames).mean() > 10

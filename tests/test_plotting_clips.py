@@ -7,8 +7,9 @@ import pytest
 import torch
 from matplotlib.colors import to_rgba
 
-from reidlib.plotting import plot_clip_grid, plot_frame_sampling
+from reidlib.plotting import plot_camera_views, plot_clip_grid, plot_frame_sampling
 from reidlib.plotting.clips import ERASED_COLOUR
+from reidlib.plotting.frames import camera_caption
 
 
 def test_sampling_points_are_the_drawn_indices(tmp_path):
@@ -48,3 +49,20 @@ def test_clip_grid_rejects_mismatched_flags():
         plot_clip_grid(torch.rand(2, 3, 3, 8, 4), erased=torch.zeros(2, 4))
     with pytest.raises(ValueError, match=r"\(N, T, C, H, W\)"):
         plot_clip_grid(torch.rand(3, 3, 8, 4))
+
+
+def test_camera_views_title_each_column_with_its_effects():
+    cameras = [
+        {"camid": 0, "view": "front", "channel_gain": [0.6, 1.0, 1.4], "gamma": 0.8,
+         "low_res": 1.0, "motion_blur": 0},
+        {"camid": 1, "view": "back", "channel_gain": [1.0, 1.0, 1.0], "gamma": 1.25,
+         "low_res": 0.3, "motion_blur": 5},
+    ]  # fmt: skip
+    assert camera_caption(cameras[0]) == "cam 0 · front\ngain 0.60/1.00/1.40\nγ 0.80"
+    assert camera_caption(cameras[1]).endswith("γ 1.25, 30% res, blur 5 px")
+    frames = np.zeros((3, 2, 8, 4, 3), np.uint8)
+    fig = plot_camera_views(frames, cameras)
+    axes = fig.axes
+    assert len(axes) == 6 and axes[0].get_title() == camera_caption(cameras[0])
+    with pytest.raises(ValueError, match="2 columns of frames but 1 cameras"):
+        plot_camera_views(frames, cameras[:1])

@@ -22,6 +22,7 @@ from reidlib.data.synthetic import (
     ensure_synthetic,
     make_synthetic,
     read_manifest,
+    render_through_cameras,
     synthetic_params,
 )
 from reidlib.data.transforms import (
@@ -70,6 +71,7 @@ __all__ = [
     "random_consecutive_indices",
     "read_frame",
     "read_manifest",
+    "render_through_cameras",
     "restricted_random_indices",
     "sample_frame_indices",
     "synthetic_params",

@@ -29,7 +29,7 @@ from tqdm.auto import tqdm
 
 from reidlib.data.synthetic_layouts import mars_train_ids, plan_layout
 from reidlib.data.synthetic_render import render_tracklet
-from reidlib.data.synthetic_scene import VIEWS, Effects, sample_camera, sample_person
+from reidlib.data.synthetic_scene import VIEWS, Camera, Effects, sample_camera, sample_person
 
 MANIFEST = "synthetic.json"
 FORMAT_VERSION = 2  # 2: camera and detector effects (`Effects`), per-camera values recorded
@@ -220,6 +220,59 @@ def ensure_synthetic(
     return root
 
 
+def build_cameras(params: dict[str, Any]) -> list[Camera]:
+    """The cameras of a layout's parameters (`synthetic_params`), drawn from its seed: the
+    same cameras every time, the three views (`VIEWS`) given in turn."""
+    seed, effects = params["seed"], Effects.from_params(params)
+    first_view = int(np.random.default_rng([seed, 2]).integers(len(VIEWS)))
+    return [
+        sample_camera(
+            np.random.default_rng([seed, 2, c]),
+            image_size=tuple(params["image_size"]),
+            effects=effects,
+            view=VIEWS[(first_view + c) % len(VIEWS)],
+        )
+        for c in range(params["num_cameras"])
+    ]
+
+
+def render_through_cameras(
+    layout: str = "mars", *, num_people: int = 4, num_frames: int = 8, **overrides: Any
+) -> np.ndarray:
+    """The first `num_people` people of a layout walking past each of its cameras, with no
+    occluder: what the camera and detector effects alone do to the same person.
+
+    Args:
+        layout: `"mars"`, `"prid2011"` or `"ilidsvid"`.
+        num_people: rows.
+        num_frames: length of each rendered walk; its middle frame is returned.
+        **overrides: layout parameters, as for `make_synthetic` (the same cameras and people
+            as the dataset those parameters generate).
+
+    Returns:
+        `(num_people, num_cameras, H, W, 3)` uint8 frames.
+    """
+    params = synthetic_params(layout, **overrides)
+    seed, effects = params["seed"], Effects.from_params(params)
+    cameras = build_cameras(params)
+    rows = []
+    for key in range(num_people):
+        person = sample_person(np.random.default_rng([seed, 1, key]))
+        walks = [
+            render_tracklet(
+                person,
+                camera,
+                num_frames=num_frames,
+                rng=np.random.default_rng([seed, 4, key, c]),
+                occlusion_prob=0.0,
+                effects=effects,
+            )
+            for c, camera in enumerate(cameras)
+        ]
+        rows.append(np.stack([walk[num_frames // 2] for walk in walks]))
+    return np.stack(rows)
+
+
 def read_manifest(root: Path) -> dict[str, Any] | None:
     """The manifest of a synthetic dataset, or `None` when `root` has none."""
     path = Path(root) / MANIFEST
@@ -230,18 +283,8 @@ def _generate(root: Path, *, layout: str, params: dict[str, Any], progress: bool
     """Plans, renders and writes every tracklet, then the manifest."""
     seed = params["seed"]
     plan, counts = plan_layout(root, layout=layout, params=params)
-    size = tuple(params["image_size"])
     effects = Effects.from_params(params)
-    first_view = int(np.random.default_rng([seed, 2]).integers(len(VIEWS)))
-    cameras = [
-        sample_camera(
-            np.random.default_rng([seed, 2, c]),
-            image_size=size,
-            effects=effects,
-            view=VIEWS[(first_view + c) % len(VIEWS)],
-        )
-        for c in range(params["num_cameras"])
-    ]
+    cameras = build_cameras(params)
     people: dict[int, Any] = {}
     for index, item in enumerate(tqdm(plan, desc=f"synthetic {layout}", disable=not progress)):
         if item.mode != "junk" and item.person_key not in people:

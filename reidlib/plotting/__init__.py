@@ -3,7 +3,7 @@ matplotlib `Figure` (made without pyplot, so nothing global changes) and optiona
 
 from reidlib.plotting.clips import plot_clip_grid, plot_frame_sampling
 from reidlib.plotting.data_stats import plot_camera_counts, plot_tracklet_lengths
-from reidlib.plotting.frames import plot_frame_grid
+from reidlib.plotting.frames import plot_camera_views, plot_frame_grid
 from reidlib.plotting.memory import plot_memory_bars, plot_memory_curves
 from reidlib.plotting.method import plot_lr_schedules
 from reidlib.plotting.rank_lists import (
@@ -23,6 +23,7 @@ __all__ = [
     "best_and_worst_queries",
     "plot_attention_by_erasing",
     "plot_camera_counts",
+    "plot_camera_views",
     "plot_clip_grid",
     "plot_first_match_ranks",
     "plot_frame_grid",

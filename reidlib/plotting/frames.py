@@ -1,10 +1,12 @@
-"""Frames of tracklets: identities seen by two cameras (the data notebook, the README)."""
+"""Frames of tracklets: identities seen by two cameras, and the same people through every
+synthetic camera (the data notebook, the README)."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -76,6 +78,50 @@ def plot_frame_grid(
                     ax.set_title(f"pid {pid} · cam {camid}", fontsize=7, loc="left")
         for ax in grid[r]:
             ax.set_axis_off()
+    if title:
+        fig.suptitle(title, fontsize=9)
+    return save_figure(fig, out, dpi=150)
+
+
+def camera_caption(camera: Mapping[str, Any]) -> str:
+    """Three short lines naming what a synthetic camera does (a manifest's `cameras` entry):
+    its view, its channel gains (R/G/B), its gamma and, where it has them, low resolution and
+    motion blur."""
+    gain = "/".join(f"{g:.2f}" for g in camera["channel_gain"])
+    effects = [f"γ {camera['gamma']:.2f}"]
+    if camera["low_res"] < 1:
+        effects.append(f"{camera['low_res']:.0%} res")
+    if camera["motion_blur"]:
+        effects.append(f"blur {camera['motion_blur']} px")
+    return f"cam {camera['camid']} · {camera['view']}\ngain {gain}\n" + ", ".join(effects)
+
+
+def plot_camera_views(
+    frames: np.ndarray,
+    cameras: Sequence[Mapping[str, Any]],
+    *,
+    title: str | None = None,
+    out: Path | None = None,
+) -> Figure:
+    """The same people through every camera: one row per person, one column per camera, each
+    column titled with the camera's drawn effects (`camera_caption`).
+
+    Args:
+        frames: `(people, cameras, H, W, 3)` uint8, as `reidlib.data.render_through_cameras`.
+        cameras: per camera the values its manifest records (`synthetic.json`'s `cameras`).
+        title: figure title.
+        out: if given, the PNG is saved there.
+    """
+    people, num_cameras = frames.shape[:2]
+    if len(cameras) != num_cameras:
+        raise ValueError(f"{num_cameras} columns of frames but {len(cameras)} cameras described")
+    fig = Figure(figsize=(1.25 * num_cameras + 0.3, 2.0 * people + 0.7), layout="constrained")
+    grid = fig.subplots(people, num_cameras, squeeze=False)
+    for c, camera in enumerate(cameras):
+        grid[0, c].set_title(camera_caption(camera), fontsize=6.5)
+        for p in range(people):
+            grid[p, c].imshow(frames[p, c])
+            grid[p, c].set_axis_off()
     if title:
         fig.suptitle(title, fontsize=9)
     return save_figure(fig, out, dpi=150)
