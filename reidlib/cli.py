@@ -385,7 +385,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (FileNotFoundError, ValueError, KeyError, RuntimeError) as err:
+    except (OSError, ValueError, KeyError, RuntimeError) as err:  # files, folders, settings
         message = err.args[0] if isinstance(err, KeyError) and err.args else err
         print(f"{PROG} {args.command}: error: {message}", file=sys.stderr)
         return 1

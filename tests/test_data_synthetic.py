@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import scipy.io
 
+from reidlib.cli import main
 from reidlib.data import (
     ILIDSVID,
     PRID2011,
@@ -108,6 +109,22 @@ def test_ensure_reuses_and_never_overwrites(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
     assert read_manifest(ensure_synthetic(empty, **params))["params"]["num_ids"] == 6
+
+
+def test_a_dataset_of_an_earlier_generator_is_named_and_kept(tmp_path, capsys):
+    root = make_synthetic(tmp_path / "mars", layout="mars", num_ids=6, num_cameras=3, **TINY)
+    manifest = read_manifest(root)
+    (root / "synthetic.json").write_text(json.dumps({**manifest, "format_version": 1}))
+    before = snapshot(root)
+    params = {"num_ids": 6, "num_cameras": 3, **TINY}
+    with pytest.raises(FileExistsError, match=r"earlier reidlib generator \(format 1, now 2\)"):
+        ensure_synthetic(root, **params)
+    assert snapshot(root) == before
+    # the command line says it in one line, and how to get the new data
+    assert main(["make-synthetic", "--all", "--root", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"remove {root} and it is generated again" in err
+    assert snapshot(root) == before
 
 
 def test_parameters_are_checked_and_recorded(tmp_path):

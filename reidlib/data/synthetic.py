@@ -32,6 +32,7 @@ from reidlib.data.synthetic_render import render_tracklet
 from reidlib.data.synthetic_scene import VIEWS, Camera, Effects, sample_camera, sample_person
 
 MANIFEST = "synthetic.json"
+GENERATOR = "reidlib.data.synthetic"  # the manifest's "generator"
 FORMAT_VERSION = 2  # 2: camera and detector effects (`Effects`), per-camera values recorded
 # Camera and detector effects, the same ranges in every layout (`Effects`): strong enough that
 # raw pixels of one person differ between cameras about as much as two people's do, while every
@@ -206,6 +207,13 @@ def ensure_synthetic(
         "format_version": manifest.get("format_version"),
     }
     expected = {"layout": layout, "params": wanted, "format_version": FORMAT_VERSION}
+    older = manifest.get("generator") == GENERATOR and found["format_version"] != FORMAT_VERSION
+    if older and found["layout"] == layout:
+        raise FileExistsError(
+            f"{root / MANIFEST}: a {layout} dataset from an earlier reidlib generator (format "
+            f"{found['format_version']}, now {FORMAT_VERSION}); it is left untouched: remove "
+            f"{root} and it is generated again"
+        )
     if found != expected:
         diff = {
             k: (found["params"] or {}).get(k)
@@ -309,7 +317,7 @@ def _generate(root: Path, *, layout: str, params: dict[str, Any], progress: bool
             else:
                 image.save(folder / name, compress_level=1)
     manifest = {
-        "generator": "reidlib.data.synthetic",
+        "generator": GENERATOR,
         "format_version": FORMAT_VERSION,
         "layout": layout,
         "params": params,
