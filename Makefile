@@ -43,7 +43,7 @@ run: $(STAMP) $(if $(filter quick,$(PROFILE)),data)
 	  echo "== $$nb ($(PROFILE))"; \
 	  $(BIN)/papermill -k python3 --cwd notebooks --progress-bar $$nb $(EXECUTED)/$$name \
 	    -p PROFILE $(PROFILE) -p DATA_ROOT "$(DATA_ROOT)" \
-	    -p WEIGHTS_DIR "$(WEIGHTS_DIR)" -p SPLITS "$(SPLITS)" -p DEVICE $(DEVICE) \
+	    -r WEIGHTS_DIR "$(WEIGHTS_DIR)" -r SPLITS "$(SPLITS)" -p DEVICE $(DEVICE) \
 	    || { echo "make run: $$nb failed; the executed copy with the error is $(EXECUTED)/$$name"; exit 1; }; \
 	  echo "== $$nb done in $$(( $$(date +%s) - start )) s"; \
 	done

@@ -306,7 +306,7 @@ def start_notebook(
         repo=repo,
         data_root=data_root,
         weights_dir=repo / weights_dir,
-        splits=parse_splits(splits),
+        splits=parse_splits(str(splits)),  # papermill -p turns "0" into 0
         device=resolve_device(device),
         seed=seed,
         out_dir=repo / out_dir if out_dir else figures_dir(repo, profile, stem),

@@ -67,6 +67,9 @@ def test_start_notebook_resolves_folders_and_seeds(tmp_path):
         "99_probe", device="cpu", data_root=str(tmp_path / "mine"), out_dir=str(tmp_path / "o2")
     )
     assert nb.config().data.root == str(tmp_path / "mine")
+    # SPLITS as papermill's -p passes a number-like value: an int
+    nb = start_notebook("99_probe", device="cpu", splits=3, out_dir=str(tmp_path / "o3"))
+    assert nb.splits == (3,) and nb.config(dataset="prid2011").data.split_id == 3
     assert nb.config(dataset="prid2011").data.root == str(REPO / "data/synthetic/prid2011")
     assert nb.config().model.weights_dir == str(REPO / "data/weights")
     with pytest.raises(ValueError, match="PROFILE"):

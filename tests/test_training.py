@@ -48,6 +48,19 @@ def tiny_root(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
+def prid(tmp_path_factory) -> Path:
+    """A synthetic PRID2011 layout of 10 identities and its 10 splits."""
+    return make_synthetic(
+        tmp_path_factory.mktemp("synthetic") / "prid",
+        layout="prid2011",
+        num_ids=10,
+        seed=1,
+        image_size=(32, 16),
+        progress=False,
+    )
+
+
+@pytest.fixture(scope="module")
 def trained_run(tiny_root, tmp_path_factory) -> Path:
     """A finished 1-epoch run shared by the tests that need a checkpoint."""
     out = tmp_path_factory.mktemp("run")
@@ -284,17 +297,9 @@ def test_best_checkpoint_keeps_the_later_epoch_on_a_tie(tiny_root, tmp_path):
     assert load_checkpoint(tmp_path / "best.pt")["epoch"] == 2
 
 
-def test_transfer_drops_only_the_classifier(tiny_root, tmp_path):
+def test_transfer_drops_only_the_classifier(tiny_root, prid, tmp_path):
     source = train(
         tiny_config(tiny_root, train={"epochs": 1}), out_dir=tmp_path / "src", progress=False
-    )
-    prid = make_synthetic(
-        tmp_path / "prid",
-        layout="prid2011",
-        num_ids=10,
-        seed=1,
-        image_size=(32, 16),
-        progress=False,
     )
     cfg = tiny_config(
         prid,
@@ -431,15 +436,7 @@ def test_console_entry_point_rejects_bad_arguments(tmp_path):
     assert "invalid choice: 'huge'" in proc.stderr
 
 
-def test_cli_trains_several_splits_and_reports_mean_and_std(tmp_path, capsys):
-    prid = make_synthetic(
-        tmp_path / "prid",
-        layout="prid2011",
-        num_ids=10,
-        seed=1,
-        image_size=(32, 16),
-        progress=False,
-    )
+def test_cli_trains_several_splits_and_reports_mean_and_std(prid, tmp_path, capsys):
     cfg = tiny_config(prid, data={"dataset": "prid2011"}, train={"epochs": 1})
     cfg_path = tmp_path / "cfg.json"
     cfg_path.write_text(json.dumps(cfg.to_dict()))
