@@ -18,6 +18,7 @@ from reidlib.cli import main
 from reidlib.config import RunConfig, load_profile
 from reidlib.data import build_test_transform, make_synthetic
 from reidlib.evaluation.features import extract_features
+from reidlib.progress import MININTERVAL, progress_bar
 from reidlib.training.checkpoint import (
     link_checkpoint,
     load_checkpoint,
@@ -285,6 +286,23 @@ def test_a_non_finite_loss_stops_training_and_keeps_the_last_checkpoint(
     good = load_checkpoint(tmp_path / "last.pt")
     assert good["epoch"] == 1  # written after epoch 1, never replaced by a NaN state
     assert all(torch.isfinite(v).all() for v in good["model"].values() if v.is_floating_point())
+
+
+def test_a_run_shows_one_bar_over_all_its_steps(tiny_root, monkeypatch):
+    bars = []
+
+    def recording_bar(iterable=None, **kwargs):
+        bars.append(progress_bar(iterable, **kwargs))
+        return bars[-1]
+
+    monkeypatch.setattr("reidlib.training.trainer.progress_bar", recording_bar)
+    cfg = tiny_config(tiny_root, train={"epochs": 2})
+    trainer = Trainer(cfg, load_dataset(cfg.data, progress=False), progress=True)
+    trainer.fit()
+    steps = 2 * len(trainer.batch_sampler)
+    assert [(b.desc, b.total, b.n, b.mininterval) for b in bars] == [
+        (f"training {cfg.name}", steps, steps, MININTERVAL)
+    ]
 
 
 def test_best_checkpoint_keeps_the_later_epoch_on_a_tie(tiny_root, tmp_path):

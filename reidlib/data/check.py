@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import NamedTuple
 
 from PIL import Image, UnidentifiedImageError
-from tqdm.auto import tqdm
 
 from reidlib.data.base import VideoReIDDataset
 from reidlib.data.errors import FrameReadError
+from reidlib.progress import progress_bar
 
 JPEG_END = b"\xff\xd9"  # EOI marker, the last two bytes of a complete JPEG
 SHOWN_PROBLEMS = 20  # lines of a problem report before "... and K more"
@@ -181,7 +181,7 @@ def check_dataset(
     chunks = [paths[i : i + chunk_size] for i in range(0, len(paths), chunk_size)]
     workers = max(1, min(workers, len(chunks)))
     problems: list[FrameProblem] = []
-    with tqdm(
+    with progress_bar(
         total=len(paths), desc="checking frames", unit="frame", leave=False, disable=not progress
     ) as bar:
         for chunk, found in zip(chunks, _checked_chunks(chunks, workers=workers)):

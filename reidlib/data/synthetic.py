@@ -25,11 +25,11 @@ from typing import Any
 
 import numpy as np
 from PIL import Image
-from tqdm.auto import tqdm
 
 from reidlib.data.synthetic_layouts import mars_train_ids, plan_layout
 from reidlib.data.synthetic_render import render_tracklet
 from reidlib.data.synthetic_scene import VIEWS, Camera, Effects, sample_camera, sample_person
+from reidlib.progress import progress_bar
 
 MANIFEST = "synthetic.json"
 GENERATOR = "reidlib.data.synthetic"  # the manifest's "generator"
@@ -294,7 +294,7 @@ def _generate(root: Path, *, layout: str, params: dict[str, Any], progress: bool
     effects = Effects.from_params(params)
     cameras = build_cameras(params)
     people: dict[int, Any] = {}
-    for index, item in enumerate(tqdm(plan, desc=f"synthetic {layout}", disable=not progress)):
+    for index, item in enumerate(progress_bar(plan, desc=f"synthetic {layout}", disable=not progress)):
         if item.mode != "junk" and item.person_key not in people:
             key_rng = np.random.default_rng([seed, 1, item.person_key])
             people[item.person_key] = sample_person(key_rng)

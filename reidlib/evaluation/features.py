@@ -7,9 +7,9 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 from torch.utils.data import DataLoader
-from tqdm.auto import tqdm
 
 from reidlib.data.clip_dataset import TrackletDataset
+from reidlib.progress import progress_bar
 from reidlib.types import Tracklet
 
 
@@ -83,7 +83,7 @@ def extract_features(
         counts.index_add_(0, owner, torch.ones_like(owner, dtype=counts.dtype))
 
     for index, (clips, _, _) in enumerate(
-        tqdm(loader, desc=desc, disable=not progress, leave=False)
+        progress_bar(loader, desc=desc, disable=not progress, leave=False)
     ):
         pending.append(clips)
         owners.append(torch.full((clips.shape[0],), index, dtype=torch.long))

@@ -13,11 +13,11 @@ from collections.abc import Sequence
 
 import torch
 from torch import Tensor
-from tqdm.auto import tqdm
 
 from reidlib.data.io import read_frame
 from reidlib.data.transforms import build_test_transform
 from reidlib.evaluation.protocol import TrackletEvaluation, score_features
+from reidlib.progress import progress_bar
 from reidlib.types import Tracklet
 
 
@@ -42,7 +42,7 @@ def pixel_features(
     frame's central columns, flattened."""
     transform = build_test_transform(size=size)
     rows = []
-    for t in tqdm(tracklets, desc="pixels", disable=not progress, leave=False):
+    for t in progress_bar(tracklets, desc="pixels", disable=not progress, leave=False):
         frames = torch.stack([transform(read_frame(p)) for p in t.frames])
         rows.append(central_columns(frames, center_fraction).mean(dim=0).flatten())
     return torch.stack(rows)

@@ -33,6 +33,7 @@ from reidlib.evaluation import QueryOutcomes
 from reidlib.evaluation.protocol import TrackletEvaluation, evaluate_tracklets
 from reidlib.network import build_network
 from reidlib.network.backbone import load_pretrained
+from reidlib.progress import progress_bar
 from reidlib.seeding import epoch_seed, seed_everything
 from reidlib.training.checkpoint import (
     link_checkpoint,
@@ -186,20 +187,18 @@ class Trainer:
             generator=torch.Generator().manual_seed(seed),  # worker seeds follow (seed, epoch)
         )
 
-    def train_epoch(self, epoch: int) -> dict[str, Any]:
-        """Trains 0-based `epoch` and steps the schedule; returns the epoch's log record."""
+    def train_epoch(self, epoch: int, *, bar: tqdm | None = None) -> dict[str, Any]:
+        """Trains 0-based `epoch` and steps the schedule; returns the epoch's log record.
+
+        Args:
+            epoch: the epoch, from 0.
+            bar: the run's progress bar, advanced by one per step (`fit` passes it).
+        """
         self.model.train()
-        loader = self.epoch_loader(epoch)
         lr = self.optimizer.param_groups[0]["lr"]
         sums: dict[str, float] = defaultdict(float)
         start, steps = time.perf_counter(), 0
-        bar = tqdm(
-            loader,
-            desc=f"epoch {epoch + 1}/{self.cfg.train.epochs}",
-            disable=not self.progress,
-            leave=False,
-        )
-        for step, (clips, pids, _, erased) in enumerate(bar, start=1):
+        for step, (clips, pids, _, erased) in enumerate(self.epoch_loader(epoch), start=1):
             try:
                 terms = self.train_step(clips, pids, erased)
             except NonFiniteLossError as err:
@@ -209,7 +208,10 @@ class Trainer:
             for key, value in terms.items():
                 sums[key] += value
             steps += 1
-            bar.set_postfix(loss=f"{terms['total']:.3f}", lr=f"{lr:.2e}")
+            if bar is not None:
+                epochs = f"{epoch + 1}/{self.cfg.train.epochs}"
+                bar.set_postfix(epoch=epochs, loss=f"{terms['total']:.3f}", refresh=False)
+                bar.update()
         self.scheduler.step()
         means = average_across_ranks({k: v / steps for k, v in sums.items()}, device=self.device)
         return {"epoch": epoch + 1, "lr": lr, **means, "train_seconds": time.perf_counter() - start}
@@ -285,28 +287,30 @@ class Trainer:
             if self.progress:
                 print(f"{self.cfg.name}: read back from {self.out_dir} ({total} epochs)")
             return self.history
-        epochs = tqdm(
-            range(self.epoch, total),
+        per_epoch = len(self.batch_sampler)
+        bar = progress_bar(
             desc=f"training {self.cfg.name}",
-            initial=self.epoch,
-            total=total,
+            initial=self.epoch * per_epoch,
+            total=total * per_epoch,
+            unit="step",
             disable=not self.progress,
         )
-        for epoch in epochs:
-            record = self.train_epoch(epoch)
+        for epoch in range(self.epoch, total):
+            record = self.train_epoch(epoch, bar=bar)
             if (epoch + 1) % self.cfg.train.eval_every == 0 or epoch + 1 == total:
                 start = time.perf_counter()
                 evaluation = self.evaluate()  # every process embeds its share
                 record.update(evaluation.metrics)
                 record["queries"] = QueryOutcomes.from_result(evaluation.result).to_json()
                 record["eval_seconds"] = time.perf_counter() - start
-                epochs.set_postfix(rank1=f"{record['rank1']:.1f}", mAP=f"{record['mAP']:.1f}")
+                bar.set_postfix(rank1=f"{record['rank1']:.1f}", mAP=f"{record['mAP']:.1f}")
             self.epoch = epoch + 1
             self.history.append(record)
             if self.dist.is_main and self.out_dir is not None:
                 self._write_outputs(record)
             if self.dist.enabled:
                 dist.barrier()
+        bar.close()
         return self.history
 
     # ------------------------------------------------------------------ state
