@@ -298,7 +298,8 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--random-init",
         action="store_true",
-        help="train from random weights instead of ImageNet (recorded as init 'random')",
+        help="train from random weights instead of ImageNet or the quick profile's stand-in "
+        "(recorded as init 'random')",
     )
     p.add_argument("--init-checkpoint", type=Path, help="transfer learning: a reidlib checkpoint")
     p.add_argument("--set", action="append", metavar="SECTION.NAME=VALUE", help="any setting")

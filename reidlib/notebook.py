@@ -277,7 +277,7 @@ def start_notebook(
     dataset: str = "mars",
     data_root: str = "",
     weights_dir: str = "data/weights",
-    splits: str = "0",
+    splits: str | int = "0",
     device: str = "auto",
     seed: int = 0,
     out_dir: str = "",

@@ -15,7 +15,12 @@ from reidlib.config.profiles import PRETRAIN, PRETRAIN_DATA
 from reidlib.data import make_synthetic, read_manifest
 from reidlib.network import build_backbone, load_pretrained
 from reidlib.training import pretrain
-from reidlib.training.pretrain import ensure_pretrained, pretrain_config, with_pretrained
+from reidlib.training.pretrain import (
+    ensure_pretrained,
+    pretrain_config,
+    pretrain_dir,
+    with_pretrained,
+)
 from reidlib.training.runner import load_dataset, train
 from reidlib.training.trainer import Trainer
 
@@ -55,7 +60,7 @@ def test_pretraining_is_built_once_then_reused(tiny, monkeypatch):
     cfg, runs = tiny
     assert not runs.exists()
     path = ensure_pretrained(cfg, runs_root=runs, progress=False)
-    folder = runs / f"pretrain-{pretrain_config(cfg, runs_root=runs).digest()}"
+    folder = runs / f"pretrain-{pretrain_config(cfg).digest()}"
     assert path.parent == folder and (folder / "last.pt").is_file()
     assert path.name.startswith("resnet50_ibn_a-synthetic-")
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
@@ -80,11 +85,14 @@ def test_the_cache_is_keyed_by_the_pretraining_settings(tiny):
     plain = cfg.with_overrides(model={"backbone": "resnet50"})  # Table I's other row
     larger = cfg.with_overrides(data={"height": 64, "width": 32})
     seeded = cfg.with_overrides(train={"seed": 7}, loss={"rll_margin": 0.04})
-    digests = {pretrain_config(c, runs_root=runs).digest() for c in (cfg, plain, larger)}
+    digests = {pretrain_config(c).digest() for c in (cfg, plain, larger)}
     assert len(digests) == 3
     # like ImageNet weights, the stand-in does not depend on the target run's seed or losses
-    same = {pretrain_config(c, runs_root=runs).digest() for c in (cfg, seeded)}
+    same = {pretrain_config(c).digest() for c in (cfg, seeded)}
     assert len(same) == 1
+    # nor on how the runs folder is written: the command line's "runs", a notebook's full path
+    named = {pretrain_dir(cfg, runs_root=r).name for r in ("runs", Path.cwd() / "runs", runs)}
+    assert len(named) == 1
 
 
 def test_a_run_loads_the_pretrained_backbone_and_names_it_in_its_digest(tiny):

@@ -299,10 +299,17 @@ def test_a_run_shows_one_bar_over_all_its_steps(tiny_root, monkeypatch):
     cfg = tiny_config(tiny_root, train={"epochs": 2})
     trainer = Trainer(cfg, load_dataset(cfg.data, progress=False), progress=True)
     trainer.fit()
-    steps = 2 * len(trainer.batch_sampler)
-    assert [(b.desc, b.total, b.n, b.mininterval) for b in bars] == [
-        (f"training {cfg.name}", steps, steps, MININTERVAL)
+    per_epoch = len(trainer.batch_sampler)
+    trainer.epoch = 1  # as a run resumed after its first epoch
+    trainer.fit()
+    assert [(b.desc, b.initial, b.n, b.total, b.mininterval) for b in bars] == [
+        (f"training {cfg.name}", 0, 2 * per_epoch, 2 * per_epoch, MININTERVAL),
+        (f"training {cfg.name}", per_epoch, 2 * per_epoch, 2 * per_epoch, MININTERVAL),
     ]
+    last = trainer.history[-1]
+    assert bars[-1].postfix == (
+        f"epoch=2/2, loss={last['total']:.3f}, rank1={last['rank1']:.1f}, mAP={last['mAP']:.1f}"
+    )
 
 
 def test_best_checkpoint_keeps_the_later_epoch_on_a_tie(tiny_root, tmp_path):

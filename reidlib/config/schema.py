@@ -152,9 +152,11 @@ class ModelConfig(_Section):
     last_stride: int = 1  # §IV-B, following [20]
     init: Init = "imagenet"  # §IV-B: ImageNet weights; "synthetic" (quick: pre-trained on
     # disjoint synthetic identities, standing in for ImageNet); "random" is the explicit opt-out
-    weights: str | None = None  # the ImageNet file; None = the backbone's file in weights_dir
+    # the file the backbone starts from; None = for "imagenet" the backbone's file in
+    # weights_dir, for "synthetic" the stand-in reidlib pre-trains once (training.pretrain)
+    weights: str | None = None
     weights_dir: str = "data/weights"  # where ImageNet files are looked for (never downloaded)
-    zero_init_residual: bool = False  # random init only: identity residual blocks (quick profile)
+    zero_init_residual: bool = False  # random init only: identity residual blocks (pre-training)
 
 
 @dataclass(frozen=True, kw_only=True)

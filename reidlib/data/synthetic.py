@@ -247,8 +247,9 @@ def build_cameras(params: dict[str, Any]) -> list[Camera]:
 def render_through_cameras(
     layout: str = "mars", *, num_people: int = 4, num_frames: int = 8, **overrides: Any
 ) -> np.ndarray:
-    """The first `num_people` people of a layout walking past each of its cameras, with no
-    occluder: what the camera and detector effects alone do to the same person.
+    """The layout's people with person keys 1 to `num_people` (MARS's pids 1 to `num_people`,
+    PRID2011's first persons) walking past each of its cameras, with no occluder: what the
+    camera and detector effects alone do to the same person.
 
     Args:
         layout: `"mars"`, `"prid2011"` or `"ilidsvid"`.
@@ -264,7 +265,7 @@ def render_through_cameras(
     seed, effects = params["seed"], Effects.from_params(params)
     cameras = build_cameras(params)
     rows = []
-    for key in range(num_people):
+    for key in range(1, num_people + 1):  # key 0 is no one; distractors have keys of their own
         person = sample_person(np.random.default_rng([seed, 1, key]))
         walks = [
             render_tracklet(

@@ -135,10 +135,12 @@ class Camera:
     jpeg_quality: int
 
     def describe(self) -> dict[str, Any]:
-        """The drawn values, JSON-ready, for the manifest (no background or noise arrays)."""
+        """The drawn values, JSON-ready, for the manifest (no background or noise arrays);
+        the brightness offset in grey levels of 255, the unit of its range in `Effects`."""
         skip = {"background", "noise"}
         values = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in skip}
         values["channel_gain"] = [round(float(g), 4) for g in self.channel_gain]
+        values["brightness"] = self.brightness * 255
         return {k: round(v, 4) if isinstance(v, float) else v for k, v in values.items()}
 
 
@@ -190,7 +192,7 @@ def sample_camera(
         image_size: `(H, W)` of its frames.
         effects: the ranges of the camera and detector effects.
         view: the side of the walkers it mostly sees (`VIEWS`); the generator gives cameras the
-            three sides in turn, so any two cameras of a dataset see people from different sides.
+            three sides in turn, so neighbouring cameras see people from different sides.
     """
     u = rng.random(15)  # every draw below, in a fixed order whatever the ranges
 

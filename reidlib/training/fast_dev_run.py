@@ -5,7 +5,8 @@ It is the cheap way to prove the paper-scale path before hours of training: the 
 attention kernel, B = C × K, T, precision, the ImageNet file and how much of it loaded, seconds
 per step, peak memory, the loss at the first and last step, and the dense-clip evaluation on
 N query tracklets, their gallery matches and up to 10·N other gallery tracklets (fast on real
-MARS too). It writes `config.json` and `report.json` to its own folder, never into `runs/`.
+MARS too). It writes `config.json` and `report.json` to its own folder and no run into
+`runs/`; a quick-profile run's stand-in backbone is pre-trained there once, as for any run.
 """
 
 from __future__ import annotations

@@ -36,22 +36,20 @@ DATA_FOLDER = "synthetic-pretrain"  # the pre-training identities, in the runs f
 RECORD = "backbone.json"  # which file a finished pre-training exported, and from what code
 
 
-def pretrain_config(cfg: RunConfig, *, runs_root: Path | str) -> RunConfig:
+def pretrain_config(cfg: RunConfig) -> RunConfig:
     """The pre-training behind `cfg`: `PRETRAIN` with `cfg`'s backbone, last stride and input
-    size, on `PRETRAIN_DATA` generated in `<runs_root>/synthetic-pretrain`."""
+    size, on `PRETRAIN_DATA`. Its `data.root` stays `PRETRAIN`'s, whatever folder the runs
+    are cached in, so the command line and the notebooks share one pre-training; the data lie
+    in `<runs_root>/synthetic-pretrain` (`ensure_pretrained`)."""
     return PRETRAIN.with_overrides(
-        data={
-            "root": str(Path(runs_root) / DATA_FOLDER),
-            "height": cfg.data.height,
-            "width": cfg.data.width,
-        },
+        data={"height": cfg.data.height, "width": cfg.data.width},
         model={"backbone": cfg.model.backbone, "last_stride": cfg.model.last_stride},
     )
 
 
 def pretrain_dir(cfg: RunConfig, *, runs_root: Path | str) -> Path:
     """`<runs_root>/pretrain-<digest>` of `cfg`'s pre-training (`pretrain_config`)."""
-    return Path(runs_root) / f"pretrain-{pretrain_config(cfg, runs_root=runs_root).digest()}"
+    return Path(runs_root) / f"pretrain-{pretrain_config(cfg).digest()}"
 
 
 def ensure_pretrained(
@@ -74,12 +72,12 @@ def ensure_pretrained(
         `<runs_root>/pretrain-<digest>/<backbone>-synthetic-<SHA-256 prefix>.pth`, a backbone
         state dict in the ImageNet layout.
     """
-    pcfg = pretrain_config(cfg, runs_root=runs_root)
+    pcfg = pretrain_config(cfg)
     out = pretrain_dir(cfg, runs_root=runs_root)
     found = _exported(out, pcfg)
     if found is not None:
         return found
-    root = ensure_synthetic(Path(pcfg.data.root), progress=progress, **PRETRAIN_DATA)
+    root = ensure_synthetic(Path(runs_root) / DATA_FOLDER, progress=progress, **PRETRAIN_DATA)
     trainer = Trainer(
         pcfg, build_dataset("mars", root), out_dir=out, device=device, progress=progress
     )

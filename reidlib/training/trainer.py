@@ -209,8 +209,6 @@ class Trainer:
                 sums[key] += value
             steps += 1
             if bar is not None:
-                epochs = f"{epoch + 1}/{self.cfg.train.epochs}"
-                bar.set_postfix(epoch=epochs, loss=f"{terms['total']:.3f}", refresh=False)
                 bar.update()
         self.scheduler.step()
         means = average_across_ranks({k: v / steps for k, v in sums.items()}, device=self.device)
@@ -288,29 +286,31 @@ class Trainer:
                 print(f"{self.cfg.name}: read back from {self.out_dir} ({total} epochs)")
             return self.history
         per_epoch = len(self.batch_sampler)
-        bar = progress_bar(
+        shown: dict[str, str] = {}  # the bar's postfix: epoch, its mean loss, last evaluation
+        with progress_bar(
             desc=f"training {self.cfg.name}",
             initial=self.epoch * per_epoch,
             total=total * per_epoch,
             unit="step",
             disable=not self.progress,
-        )
-        for epoch in range(self.epoch, total):
-            record = self.train_epoch(epoch, bar=bar)
-            if (epoch + 1) % self.cfg.train.eval_every == 0 or epoch + 1 == total:
-                start = time.perf_counter()
-                evaluation = self.evaluate()  # every process embeds its share
-                record.update(evaluation.metrics)
-                record["queries"] = QueryOutcomes.from_result(evaluation.result).to_json()
-                record["eval_seconds"] = time.perf_counter() - start
-                bar.set_postfix(rank1=f"{record['rank1']:.1f}", mAP=f"{record['mAP']:.1f}")
-            self.epoch = epoch + 1
-            self.history.append(record)
-            if self.dist.is_main and self.out_dir is not None:
-                self._write_outputs(record)
-            if self.dist.enabled:
-                dist.barrier()
-        bar.close()
+        ) as bar:
+            for epoch in range(self.epoch, total):
+                record = self.train_epoch(epoch, bar=bar)
+                shown |= {"epoch": f"{epoch + 1}/{total}", "loss": f"{record['total']:.3f}"}
+                if (epoch + 1) % self.cfg.train.eval_every == 0 or epoch + 1 == total:
+                    start = time.perf_counter()
+                    evaluation = self.evaluate()  # every process embeds its share
+                    record.update(evaluation.metrics)
+                    record["queries"] = QueryOutcomes.from_result(evaluation.result).to_json()
+                    record["eval_seconds"] = time.perf_counter() - start
+                    shown |= {"rank1": f"{record['rank1']:.1f}", "mAP": f"{record['mAP']:.1f}"}
+                bar.set_postfix(shown)
+                self.epoch = epoch + 1
+                self.history.append(record)
+                if self.dist.is_main and self.out_dir is not None:
+                    self._write_outputs(record)
+                if self.dist.enabled:
+                    dist.barrier()
         return self.history
 
     # ------------------------------------------------------------------ state
