@@ -55,6 +55,10 @@ class DatasetSize:
 
 
 MARS_TEST_FRAMES, MARS_TEST_TRACKLETS = 681_089, 12_180  # bbox_test, junk rows included
+# PRID2011 and iLIDS-VID give only a range of sequence lengths (§IV-A)
+LONGEST_SEQUENCE = (
+    "the longest sequence (§IV-A), so every tracklet fills the 41-clip cap: an upper bound"
+)
 DATASET_SIZES: dict[str, DatasetSize] = {
     # MARS: 625 train ids (8,298 tracklets), 1,980 query, 9,330 gallery (junk dropped); the
     # length distribution is not at hand, so every test tracklet gets the mean test length
@@ -75,8 +79,7 @@ DATASET_SIZES: dict[str, DatasetSize] = {
         query=89,
         gallery=89,
         test_length=int(paper.DATASETS_IV_A["prid2011"]["max_len"]),  # type: ignore[arg-type]
-        test_length_note="the longest sequence (§IV-A), so every tracklet fills the 41-clip "
-        "cap: an upper bound",
+        test_length_note=LONGEST_SEQUENCE,
     ),
     # iLIDS-VID: 300 persons, 150 train / 150 test; cam1 queries, cam2 gallery
     "ilidsvid": DatasetSize(
@@ -84,8 +87,7 @@ DATASET_SIZES: dict[str, DatasetSize] = {
         query=150,
         gallery=150,
         test_length=int(paper.DATASETS_IV_A["ilidsvid"]["max_len"]),  # type: ignore[arg-type]
-        test_length_note="the longest sequence (§IV-A), so every tracklet fills the 41-clip "
-        "cap: an upper bound",
+        test_length_note=LONGEST_SEQUENCE,
     ),
 }
 

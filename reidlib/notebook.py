@@ -39,6 +39,7 @@ from reidlib.results import (
     write_table,
 )
 from reidlib.seeding import resolve_device, seed_everything
+from reidlib.training.runner import RUNS_ROOT
 
 SHOWN: set[int] = set()  # ids of the figures rendered onto the notebook page
 
@@ -84,6 +85,11 @@ class NotebookRun:
     def device_label(self) -> str:
         return device_name(self.device)
 
+    @property
+    def runs_root(self) -> Path:
+        """Where this notebook's runs are cached: `runs/` of its repository."""
+        return self.repo / RUNS_ROOT
+
     def resolve(self, path: str | Path) -> Path:
         """`path` as given when absolute, else relative to the notebook's repository."""
         path = Path(path)
@@ -118,7 +124,7 @@ class NotebookRun:
         from reidlib.training.runner import train
 
         cfg = cfg if cfg is not None else self.config(preset, **kwargs)
-        return train(cfg, runs_root=self.repo / "runs", device=self.device, progress=self.progress)
+        return train(cfg, runs_root=self.runs_root, device=self.device, progress=self.progress)
 
     def starting_weights(self, cfg: RunConfig) -> RunConfig:
         """`cfg` with `model.weights` naming the file its training starts from, checked: the
@@ -126,7 +132,7 @@ class NotebookRun:
         synthetic identities, trained into `runs/` the first time (`with_pretrained`)."""
         from reidlib.training.pretrain import with_pretrained
 
-        runs = self.repo / "runs"
+        runs = self.runs_root
         return with_pretrained(cfg, runs_root=runs, device=self.device, progress=self.progress)
 
     def splits_of(self, dataset: str) -> tuple[int, ...]:
