@@ -22,7 +22,7 @@ import torch
 from matplotlib.figure import Figure
 
 from reidlib.claims import check_claims
-from reidlib.config import RunConfig, load_profile, parse_splits
+from reidlib.config import RunConfig, load_profile, parse_splits, resolve_weights
 from reidlib.evaluation import QueryOutcomes
 from reidlib.plotting import save as saved_figures
 from reidlib.results import (
@@ -132,8 +132,12 @@ class NotebookRun:
         synthetic identities, trained into `runs/` the first time (`with_pretrained`)."""
         from reidlib.training.pretrain import with_pretrained
 
-        runs = self.runs_root
-        return with_pretrained(cfg, runs_root=runs, device=self.device, progress=self.progress)
+        return with_pretrained(
+            resolve_weights(cfg),
+            runs_root=self.runs_root,
+            device=self.device,
+            progress=self.progress,
+        )
 
     def splits_of(self, dataset: str) -> tuple[int, ...]:
         """The splits a dataset's runs use: this notebook's `SPLITS` for PRID2011 and

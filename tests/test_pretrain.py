@@ -112,3 +112,6 @@ def test_a_run_loads_the_pretrained_backbone_and_names_it_in_its_digest(tiny):
     # a transfer run (Table V) takes every tensor from its source instead
     transfer = cfg.with_overrides(train={"init_checkpoint": str(trainer.out_dir / "last.pt")})
     assert with_pretrained(transfer, runs_root=runs).model.weights is None
+    # an ImageNet run is left as resolve_weights made it: its file is hashed there, once
+    imagenet = cfg.with_overrides(model={"init": "imagenet", "weights": str(weights)})
+    assert with_pretrained(imagenet, runs_root=runs) is imagenet

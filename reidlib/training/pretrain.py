@@ -92,15 +92,20 @@ def with_pretrained(
     device: torch.device | str = "cpu",
     progress: bool = True,
 ) -> RunConfig:
-    """`cfg` with `model.weights` set to the file it starts from, checked: for
-    `model.init="synthetic"` the pre-trained backbone (`ensure_pretrained`), otherwise the
-    ImageNet file (`resolve_weights`). A transfer run (`train.init_checkpoint`) or a run whose
-    `model.weights` is already given needs no pre-training."""
+    """`cfg` as `resolve_weights` left it, the stand-in for ImageNet added: for
+    `model.init="synthetic"` with no `model.weights`, the pre-trained backbone
+    (`ensure_pretrained`), named in `model.weights` and checked. Any other run (an ImageNet
+    file, random weights, a transfer run, a file already given) is returned as it is, so an
+    ImageNet file is hashed once, by the `resolve_weights` that comes before."""
     model = cfg.model
-    if model.init == "synthetic" and model.weights is None and cfg.train.init_checkpoint is None:
-        path = ensure_pretrained(cfg, runs_root=runs_root, device=device, progress=progress)
-        cfg = replace(cfg, model=replace(model, weights=str(path)))
-    return resolve_weights(cfg)
+    if (
+        model.init != "synthetic"
+        or model.weights is not None
+        or cfg.train.init_checkpoint is not None
+    ):
+        return cfg
+    path = ensure_pretrained(cfg, runs_root=runs_root, device=device, progress=progress)
+    return resolve_weights(replace(cfg, model=replace(model, weights=str(path))))
 
 
 def _exported(out: Path, pcfg: RunConfig) -> Path | None:
