@@ -246,8 +246,17 @@ CORPUS = [
 ]
 
 
-def test_corpus_size():
-    assert len(PRID_CASES) >= 10 and len(ILIDS_CASES) >= 10
+@pytest.mark.parametrize("layout", list(LAYOUTS))
+def test_an_undamaged_layout_loads_and_checks_clean(tmp_path, layout):
+    """The corpus's control: each error below comes from its damage, not from the layout."""
+    build, loader, _ = LAYOUTS[layout]
+    root = build(tmp_path / layout)
+    before = fingerprint(root)
+    data = loader(root)
+    check = check_dataset(data, workers=1, progress=False)
+    assert check.problems == () and check.num_frames > 0
+    assert data.query and data.gallery
+    assert fingerprint(root) == before
 
 
 @pytest.mark.parametrize(("layout", "damage", "error", "says"), CORPUS)

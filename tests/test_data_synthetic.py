@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -127,20 +128,55 @@ def test_a_dataset_of_an_earlier_generator_is_named_and_kept(tmp_path, capsys):
     assert snapshot(root) == before
 
 
-def test_parameters_are_checked_and_recorded(tmp_path):
-    assert synthetic_params("mars") == json.loads(json.dumps(SYNTHETIC_DEFAULTS["mars"]))
-    with pytest.raises(TypeError, match="no parameter"):
-        synthetic_params("prid2011", junk_fraction=0.1)
-    with pytest.raises(ValueError, match="exactly 2 cameras"):
-        synthetic_params("ilidsvid", num_cameras=3)
-    with pytest.raises(ValueError, match="Unknown layout"):
-        synthetic_params("duke")
-    root = make_synthetic(tmp_path / "p", layout="prid2011", num_ids=8, seed=2, **TINY)
+def test_parameters_are_recorded_and_rebuilt_from_the_manifest(tmp_path):
+    given = {"num_ids": 8, "seed": 2, "num_splits": 3, "image_size": (32, 16)}
+    root = make_synthetic(tmp_path / "p", layout="prid2011", progress=False, **given)
     manifest = read_manifest(root)
     assert manifest["layout"] == "prid2011" and manifest["params"]["image_size"] == [32, 16]
+    params = synthetic_params("prid2011", **manifest["params"])  # lists back to tuples
+    assert params == synthetic_params("prid2011", **given)
+    assert params.length_median == SYNTHETIC_DEFAULTS["prid2011"]["length_median"]  # default
     splits = json.loads((root / "splits_prid2011.json").read_text())
-    assert len(splits) == SYNTHETIC_DEFAULTS["prid2011"]["num_splits"]
+    assert len(splits) == 3  # the override, used
     assert len(splits[0]["test"]) == manifest["counts"]["eligible_ids"] // 2
+
+
+@pytest.mark.parametrize(
+    ("layout", "overrides", "says"),
+    [
+        ("mars", {"num_ids": 3}, "num_ids=3: expected an integer >= 4"),
+        ("mars", {"num_cameras": 10}, "num_cameras=10: expected an integer in [2, 9]"),
+        ("ilidsvid", {"num_cameras": 3}, "num_cameras=3: expected 2 (the ilidsvid layout has"),
+        ("mars", {"seed": -1}, "seed=-1: expected an integer >= 0"),
+        ("mars", {"num_ids": 6.0}, "num_ids=6.0: expected an integer >= 4"),
+        ("mars", {"image_size": (32, 0)}, "image_size=(32, 0): expected a tuple of two, each"),
+        ("mars", {"length_range": (9, 3)}, "length_range=(9, 3): expected a (low, high) tuple"),
+        ("mars", {"channel_gain": 1.2}, "channel_gain=1.2: expected a (low, high) tuple"),
+        ("mars", {"occlusion_prob": 1.5}, "occlusion_prob=1.5: expected a number in [0, 1]"),
+        ("mars", {"view_bias": True}, "view_bias=True: expected a number in [0, 1]"),
+        (
+            "mars",
+            {"train_fraction": 0.01},
+            "train_fraction=0.01: expected a fraction of num_ids=128",
+        ),
+        ("prid2011", {"junk_fraction": 0.1}, "junk_fraction=0.1: expected None for the prid2011"),
+        ("prid2011", {"num_splits": 0}, "num_splits=0: expected an integer >= 1"),
+        ("duke", {}, "layout='duke': expected one of ['ilidsvid', 'mars', 'prid2011']"),
+    ],
+)
+def test_a_bad_parameter_is_named_with_its_value_and_what_was_expected(
+    tmp_path, layout, overrides, says
+):
+    with pytest.raises(ValueError, match=re.escape(f"synthetic parameter {says}")):
+        make_synthetic(tmp_path / "bad", layout=layout, progress=False, **overrides)
+    assert not tmp_path.joinpath("bad").exists()  # checked before anything is written
+
+
+def test_an_unknown_parameter_is_a_type_error_and_a_missing_one_is_named():
+    with pytest.raises(TypeError, match="colour"):
+        synthetic_params("mars", colour="red")
+    with pytest.raises(ValueError, match="num_splits=None: expected a value"):
+        replace(synthetic_params("ilidsvid"), num_splits=None)
 
 
 def test_build_dataset_synthetic_generates_once(tmp_path):

@@ -19,6 +19,7 @@ from reidlib.data.prid2011 import PRID2011
 from reidlib.data.sampler import RandomIdentitySampler
 from reidlib.data.synthetic import (
     SYNTHETIC_DEFAULTS,
+    SyntheticParams,
     ensure_synthetic,
     make_synthetic,
     read_manifest,
@@ -51,6 +52,7 @@ __all__ = [
     "Mars",
     "RandomErasingWithFlag",
     "RandomIdentitySampler",
+    "SyntheticParams",
     "Tracklet",
     "TrackletDataset",
     "TrackletFrames",
@@ -65,8 +67,8 @@ __all__ = [
     "denormalize",
     "dense_clip_indices",
     "ensure_synthetic",
-    "load_synthetic",
     "load_clip",
+    "load_synthetic",
     "make_synthetic",
     "random_consecutive_indices",
     "read_frame",

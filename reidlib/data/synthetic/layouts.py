@@ -16,6 +16,9 @@ from typing import Any
 import numpy as np
 import scipy.io
 
+from reidlib.data.synthetic.params import SyntheticParams, mars_train_ids
+from reidlib.data.synthetic.streams import Stream, random_stream
+
 DISTRACTOR_KEY, SINGLE_CAMERA_KEY = 100_000, 200_000  # appearance keys beyond the real ids
 
 
@@ -33,10 +36,10 @@ class PlannedTracklet:
 Plan = tuple[list[PlannedTracklet], dict[str, Any]]
 
 
-def _lengths(rng: np.random.Generator, size: int, p: dict[str, Any]) -> np.ndarray:
+def _lengths(rng: np.random.Generator, size: int, p: SyntheticParams) -> np.ndarray:
     """Tracklet lengths: log-normal around `length_median`, clipped to `length_range`."""
-    low, high = p["length_range"]
-    raw = p["length_median"] * np.exp(0.6 * rng.standard_normal(size))
+    low, high = p.length_range
+    raw = p.length_median * np.exp(0.6 * rng.standard_normal(size))
     return np.clip(np.round(raw), low, high).astype(int)
 
 
@@ -50,12 +53,7 @@ def save_mat(path: Path, variables: dict[str, np.ndarray]) -> None:
     path.write_bytes(bytes(data))
 
 
-def mars_train_ids(p: dict[str, Any]) -> int:
-    """How many of the MARS layout's `num_ids` identities are training ids."""
-    return round(p["num_ids"] * p["train_fraction"])
-
-
-def plan_mars(root: Path, p: dict[str, Any], rng: np.random.Generator) -> Plan:
+def plan_mars(root: Path, p: SyntheticParams, rng: np.random.Generator) -> Plan:
     """MARS: `train_fraction` of the ids train, the rest test; test adds pid 0 distractors and
     pid −1 junk.
 
@@ -63,8 +61,8 @@ def plan_mars(root: Path, p: dict[str, Any], rng: np.random.Generator) -> Plan:
     times, so every camera it passes gives one query (`_mars_queries`) and keeps a gallery
     tracklet beside it.
     """
-    num_ids, num_cameras = p["num_ids"], p["num_cameras"]
-    num_train = mars_train_ids(p)
+    num_ids, num_cameras = p.num_ids, p.num_cameras
+    num_train = mars_train_ids(num_ids, train_fraction=p.train_fraction)
     ids = rng.permutation(np.arange(1, num_ids + 1))
     is_train = {int(pid): i < num_train for i, pid in enumerate(ids)}
     rows: dict[str, list[tuple[int, int, int, str]]] = {"train": [], "test": []}
@@ -81,9 +79,9 @@ def plan_mars(root: Path, p: dict[str, Any], rng: np.random.Generator) -> Plan:
             (pid, int(c), pid, "person") for c, k in zip(cams, per_cam) for _ in range(k)
         ]
     num_test = len(rows["test"])
-    for k in range(round(p["distractor_fraction"] * num_test)):
+    for k in range(round(p.distractor_fraction * num_test)):
         rows["test"].append((0, int(rng.integers(num_cameras)), DISTRACTOR_KEY + k, "distractor"))
-    for k in range(round(p["junk_fraction"] * num_test)):
+    for k in range(round(p.junk_fraction * num_test)):
         rows["test"].append((-1, int(rng.integers(num_cameras)), -1 - k, "junk"))
 
     plan, counts = [], {}
@@ -135,10 +133,10 @@ def _mars_queries(track: list[tuple[int, int, int, int]], rng: np.random.Generat
     return np.array(sorted(int(rng.choice(r)) for r in by_view.values() if len(r) >= 2))
 
 
-def plan_prid2011(root: Path, p: dict[str, Any], rng: np.random.Generator) -> Plan:
+def plan_prid2011(root: Path, p: SyntheticParams, rng: np.random.Generator) -> Plan:
     """PRID2011: the first `num_ids` people in both cameras, more in one camera only."""
-    num_ids = p["num_ids"]
-    extra_a, extra_b = (round(f * num_ids) for f in p["single_camera_fraction"])
+    num_ids = p.num_ids
+    extra_a, extra_b = (round(f * num_ids) for f in p.single_camera_fraction)
     shots = Path("prid_2011") / "multi_shot"
     people = [(f"person_{i:04d}", i, (0, 1)) for i in range(1, num_ids + 1)]
     people += [
@@ -156,10 +154,10 @@ def plan_prid2011(root: Path, p: dict[str, Any], rng: np.random.Generator) -> Pl
                 PlannedTracklet(shots / ("cam_a", "cam_b")[cam] / name, frames, key, cam, "person")
             )
             if len(cams) == 2:
-                long_enough[name] = long_enough.get(name, True) and length >= p["min_split_length"]
+                long_enough[name] = long_enough.get(name, True) and length >= p.min_split_length
     eligible = sorted(n for n, ok in long_enough.items() if ok)
     splits = []
-    for _ in range(p["num_splits"]):
+    for _ in range(p.num_splits):
         order = [eligible[i] for i in rng.permutation(len(eligible))]
         half = len(order) // 2
         splits.append({"train": sorted(order[half:]), "test": sorted(order[:half])})
@@ -169,9 +167,9 @@ def plan_prid2011(root: Path, p: dict[str, Any], rng: np.random.Generator) -> Pl
     return plan, counts
 
 
-def plan_ilidsvid(root: Path, p: dict[str, Any], rng: np.random.Generator) -> Plan:
+def plan_ilidsvid(root: Path, p: SyntheticParams, rng: np.random.Generator) -> Plan:
     """iLIDS-VID: every person in both cameras; folder numbers have gaps, as in the original."""
-    num_ids = p["num_ids"]
+    num_ids = p.num_ids
     numbers = np.sort(rng.choice(np.arange(1, num_ids + num_ids // 15 + 1), num_ids, replace=False))
     sequences = Path("i-LIDS-VID") / "sequences"
     plan = []
@@ -183,7 +181,7 @@ def plan_ilidsvid(root: Path, p: dict[str, Any], rng: np.random.Generator) -> Pl
             plan.append(
                 PlannedTracklet(sequences / f"cam{cam + 1}" / person, frames, number, cam, "person")
             )
-    ls_set = np.stack([rng.permutation(num_ids) + 1 for _ in range(p["num_splits"])])
+    ls_set = np.stack([rng.permutation(num_ids) + 1 for _ in range(p.num_splits)])
     save_mat(
         root / "train-test people splits" / "train_test_splits_ilidsvid.mat",
         {"ls_set": ls_set.astype(np.float64)},
@@ -206,7 +204,7 @@ def _two_camera_counts(num_train: int, num_test: int) -> dict[str, int]:
 PLANNERS = {"mars": plan_mars, "prid2011": plan_prid2011, "ilidsvid": plan_ilidsvid}
 
 
-def plan_layout(root: Path, *, layout: str, params: dict[str, Any]) -> Plan:
-    """The tracklets of a layout and the counts its loader should find, drawn from
-    `params["seed"]`; writes the info or split files under `root`, renders nothing."""
-    return PLANNERS[layout](root, params, np.random.default_rng([params["seed"], 0]))
+def plan_layout(root: Path, *, params: SyntheticParams) -> Plan:
+    """The tracklets of `params.layout` and the counts its loader should find, drawn from the
+    layout stream; writes the info or split files under `root`, renders nothing."""
+    return PLANNERS[params.layout](root, params, random_stream(params.seed, Stream.LAYOUT))
