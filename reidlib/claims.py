@@ -15,6 +15,7 @@ from reidlib import paper
 from reidlib.evaluation.uncertainty import (
     Difference,
     Expected,
+    Interval,
     QueryOutcomes,
     difference_of_differences,
     format_interval,
@@ -94,6 +95,34 @@ def _per_dataset(
     )
 
 
+@dataclass(frozen=True, kw_only=True)
+class Verdict:
+    """A claim judged on measured runs: a row of `verdicts.csv` and of `metrics.json`."""
+
+    table: str  # "I", "III", "IV" or "V"
+    claim: str  # the claim in words (`Claim.description`)
+    datasets: tuple[str, ...]
+    metric: str
+    paper: float  # the paper's difference, in points
+    ours: float  # ours, in points
+    ci95: Interval  # its 95% bootstrap interval
+    verdict: str  # `verdict` of the interval against the claim
+    line: str  # the printed report (`Claim.report`)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "table": self.table,
+            "claim": self.claim,
+            "datasets": list(self.datasets),
+            "metric": self.metric,
+            "paper": self.paper,
+            "ours": self.ours,
+            "ci95": list(self.ci95),
+            "verdict": self.verdict,
+            "line": self.line,
+        }
+
+
 DATASETS = ("mars", "prid2011", "ilidsvid")
 
 CLAIMS: tuple[Claim, ...] = (
@@ -138,9 +167,7 @@ def claims_for(table: str, *, dataset: str | None = None) -> tuple[Claim, ...]:
     )
 
 
-def check_claims(
-    table: str, outcomes: Mapping[tuple[str, str], QueryOutcomes]
-) -> list[dict[str, Any]]:
+def check_claims(table: str, outcomes: Mapping[tuple[str, str], QueryOutcomes]) -> list[Verdict]:
     """Judges every claim of `table` that the measured runs can speak to.
 
     Args:
@@ -149,10 +176,9 @@ def check_claims(
             name of the paper's table); runs of one dataset must share their queries.
 
     Returns:
-        One record per claim whose rows and datasets were all measured: the claim, the paper's
-        difference, ours with its 95% interval, the verdict and the printed `line`.
+        One `Verdict` per claim whose rows and datasets were all measured.
     """
-    records = []
+    verdicts = []
     for claim in claims_for(table):
         pairs = [
             (outcomes.get((claim.baseline, d)), outcomes.get((claim.setting, d)))
@@ -164,17 +190,17 @@ def check_claims(
             difference = paired_difference(*pairs[0], ranks=(1,))
         else:
             difference = difference_of_differences(*pairs, ranks=(1,))
-        records.append(
-            {
-                "table": claim.table,
-                "claim": claim.description,
-                "datasets": list(claim.datasets),
-                "metric": claim.metric,
-                "paper": claim.paper_difference,
-                "ours": difference.value[claim.metric],
-                "ci95": list(difference.interval[claim.metric]),
-                "verdict": claim.judge(difference),
-                "line": claim.report(difference),
-            }
+        verdicts.append(
+            Verdict(
+                table=claim.table,
+                claim=claim.description,
+                datasets=claim.datasets,
+                metric=claim.metric,
+                paper=claim.paper_difference,
+                ours=difference.value[claim.metric],
+                ci95=difference.interval[claim.metric],
+                verdict=claim.judge(difference),
+                line=claim.report(difference),
+            )
         )
-    return records
+    return verdicts

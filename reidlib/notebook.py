@@ -11,56 +11,31 @@ nb.write_metrics(runs=[...])          # figures/<profile>/04_clip_length/metrics
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import torch
 from matplotlib.figure import Figure
 
-from reidlib.claims import check_claims
-from reidlib.config import RunConfig, load_profile, parse_splits, resolve_weights
+from reidlib.ablation import Ablation, PaperTable, train_chain, train_rows
+from reidlib.claims import Verdict, check_claims
+from reidlib.config import RunConfig, load_profile, parse_splits, splits_for
 from reidlib.evaluation import QueryOutcomes
 from reidlib.plotting import save as saved_figures
-from reidlib.results import (
-    device_name,
-    figures_dir,
-    init_label,
-    paper_rows,
-    paper_vs_ours,
-    pool_outcomes,
-    pool_splits,
-    run_outcomes,
-    run_record,
-    write_metrics,
-    write_table,
-)
+from reidlib.records import RunResult, TableRow, init_label, run_result
+from reidlib.results import device_name, figures_dir, paper_vs_ours, write_metrics, write_table
 from reidlib.seeding import resolve_device, seed_everything
-from reidlib.training.runner import RUNS_ROOT
+from reidlib.training.build import RUNS_ROOT
+
+if TYPE_CHECKING:
+    from reidlib.training.trainer import Trainer
 
 SHOWN: set[int] = set()  # ids of the figures rendered onto the notebook page
-
-
-@dataclass
-class Ablation:
-    """The runs of a paper table's rows on one dataset (`NotebookRun.ablation`)."""
-
-    runs: list[dict[str, Any]]  # a `run_record` per row and split
-    summaries: list[dict[str, Any]]  # per row: mean ± std over the splits, pooled 95% interval
-    rows: list[dict[str, Any]]  # `paper_vs_ours` rows of the summaries
-    trainers: dict[tuple[str, int], Any]  # (row, split) -> the finished `Trainer`
-    outcomes: dict[tuple[str, str], QueryOutcomes]  # (row, dataset) -> queries of all splits
-
-    @property
-    def histories(self) -> dict[str, list[dict[str, Any]]]:
-        """Row -> the epoch log of its first split's run (for training curves)."""
-        histories: dict[str, list[dict[str, Any]]] = {}
-        for (label, _), trainer in self.trainers.items():
-            histories.setdefault(label, trainer.history)
-        return histories
 
 
 @dataclass
@@ -95,6 +70,29 @@ class NotebookRun:
         path = Path(path)
         return path if path.is_absolute() else self.repo / path
 
+    def relative(self, path: str | Path) -> str:
+        """`path` relative to the notebook's repository (with `..` where it lies outside), as
+        the committed figures record paths."""
+        return Path(os.path.relpath(self.resolve(path).resolve(), self.repo.resolve())).as_posix()
+
+    def recorded(self, cfg: RunConfig) -> RunConfig:
+        """`cfg` as the figures record it: its paths relative to the repository."""
+        paths = {
+            "data": {"root": cfg.data.root},
+            "model": {"weights_dir": cfg.model.weights_dir, "weights": cfg.model.weights},
+            "train": {"init_checkpoint": cfg.train.init_checkpoint},
+        }
+        return cfg.with_overrides(
+            **{
+                section: {k: self.relative(v) for k, v in values.items() if v is not None}
+                for section, values in paths.items()
+            }
+        )
+
+    def record(self, trainer: Trainer, *, setting: str) -> RunResult:
+        """What a finished run reports (`run_result`), its folder relative to the repository."""
+        return run_result(trainer, setting=setting, profile=self.profile, repo=self.repo)
+
     def config(self, preset: str | None = None, *, dataset: str | None = None, **sections):
         """The run configuration of this notebook's profile for a table preset.
 
@@ -121,68 +119,38 @@ class NotebookRun:
         A finished run of the same settings is read back instead of retrained, so notebooks
         share runs and a second `make run` trains nothing.
         """
-        from reidlib.training.runner import train
+        from reidlib.training import train
 
         cfg = cfg if cfg is not None else self.config(preset, **kwargs)
         return train(cfg, runs_root=self.runs_root, device=self.device, progress=self.progress)
 
-    def starting_weights(self, cfg: RunConfig) -> RunConfig:
-        """`cfg` with `model.weights` naming the file its training starts from, checked: the
-        ImageNet file of its backbone, or in the quick profile the backbone pre-trained on
-        synthetic identities, trained into `runs/` the first time (`with_pretrained`)."""
-        from reidlib.training.pretrain import with_pretrained
-
-        return with_pretrained(
-            resolve_weights(cfg),
-            runs_root=self.runs_root,
-            device=self.device,
-            progress=self.progress,
-        )
-
     def splits_of(self, dataset: str) -> tuple[int, ...]:
         """The splits a dataset's runs use: this notebook's `SPLITS` for PRID2011 and
-        iLIDS-VID, the one split of MARS."""
-        return (0,) if dataset == "mars" else self.splits
+        iLIDS-VID, the one split of MARS (`splits_for`)."""
+        return splits_for(dataset, self.splits)
 
     def ablation(
         self,
         settings: Mapping[str, str | None],
         *,
-        paper: Mapping[str, Mapping[str, Mapping[str, float | None]]],
+        paper: PaperTable,
         dataset: str | None = None,
         init_checkpoints: Mapping[int, Path] | None = None,
     ) -> Ablation:
-        """Trains (or reads back) one run per table row and split on a dataset.
+        """One run per table row and split on a dataset (`reidlib.ablation.train_rows`)."""
+        return train_rows(
+            self, settings, paper=paper, dataset=dataset, init_checkpoints=init_checkpoints
+        )
 
-        Args:
-            settings: the paper table's row name -> preset (`reidlib.config.PRESETS`).
-            paper: the paper's table (`reidlib.paper.TABLE_*`), keyed by the same row names.
-            dataset: another dataset than the notebook's (Table V's targets).
-            init_checkpoints: split -> the run each split's runs start from (Table V's transfer).
-        """
-        dataset = dataset or self.dataset
-        trainers: dict[tuple[str, int], Any] = {}
-        for label, preset in settings.items():
-            for split in self.splits_of(dataset):
-                train = (
-                    {}
-                    if init_checkpoints is None
-                    else {"init_checkpoint": str(init_checkpoints[split])}
-                )
-                trainers[label, split] = self.train(
-                    preset, dataset=dataset, data={"split_id": split}, train=train
-                )
-        runs = [run_record(t, setting=label) for (label, _), t in trainers.items()]
-        summaries, outcomes = [], {}
-        for label in settings:
-            chosen = [(r, trainers[label, r["split"]]) for r in runs if r["setting"] == label]
-            scored = [run_outcomes(t) for _, t in chosen]
-            summaries.append(pool_splits([r for r, _ in chosen], scored))
-            outcomes[label, dataset] = pool_outcomes(scored)
-        return Ablation(runs, summaries, paper_rows(paper, summaries), trainers, outcomes)
+    def transfer(self, row: str, *, target: str) -> Ablation:
+        """Table V's `row` on `target`, its chain trained in turn (`train_chain`)."""
+        return train_chain(self, row, target=target)
 
-    def write_metrics(self, *, runs: Iterable[Mapping[str, Any]], **extra: Any) -> dict:
-        """`metrics.json` in `out_dir`: profile, device, seed, dataset, wall time, runs."""
+    def write_metrics(
+        self, *, runs: Iterable[RunResult | Mapping[str, Any]], **extra: Any
+    ) -> dict[str, Any]:
+        """`metrics.json` in `out_dir`: profile, device, seed, dataset, wall time, runs (records
+        as their `to_json()`)."""
         return write_metrics(
             self.out_dir,
             profile=self.profile,
@@ -194,9 +162,7 @@ class NotebookRun:
             **extra,
         )
 
-    def paper_vs_ours(
-        self, rows: Iterable[Mapping[str, Any]], *, name: str = "table.csv"
-    ) -> pd.DataFrame:
+    def paper_vs_ours(self, rows: Iterable[TableRow], *, name: str = "table.csv") -> pd.DataFrame:
         """The closing table (setting, metric, paper, ours with the bounds of its 95% interval,
         init, profile, dataset, device), written to `out_dir/name`; `show_intervals` formats it
         for reading."""
@@ -205,7 +171,7 @@ class NotebookRun:
 
     def verdicts(
         self, table: str, outcomes: Mapping[tuple[str, str], QueryOutcomes]
-    ) -> list[dict[str, Any]]:
+    ) -> list[Verdict]:
         """Judges the paper's claims of `table` on the measured runs (`reidlib.claims`), writes
         them to `verdicts.csv` and returns them (for `write_metrics(..., verdicts=...)` and
         `show_verdicts`).
@@ -214,9 +180,11 @@ class NotebookRun:
             table: `"I"`, `"III"`, `"IV"` or `"V"`.
             outcomes: `(row, dataset)` -> what each query scored in that row's run.
         """
-        records = check_claims(table, outcomes)
-        write_table(pd.DataFrame(records).drop(columns="line"), self.out_dir / "verdicts.csv")
-        return records
+        verdicts = check_claims(table, outcomes)
+        rows = [v.to_json() for v in verdicts]
+        columns = [f.name for f in fields(Verdict) if f.name != "line"]
+        write_table(pd.DataFrame(rows, columns=columns), self.out_dir / "verdicts.csv")
+        return verdicts
 
     def title(self, cfg: RunConfig | None = None) -> str:
         """A figure title naming where the numbers come from: the run's profile and dataset

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import platform
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +18,10 @@ import pandas as pd
 import torch
 from pandas.io.formats.style import Styler
 
-from reidlib.config import RunConfig
-from reidlib.evaluation import QueryOutcomes, bootstrap_ci, format_interval
+from reidlib.claims import Verdict
+from reidlib.evaluation import QueryOutcomes, format_interval
 from reidlib.evaluation.protocol import TrackletEvaluation
+from reidlib.records import RunResult, SplitSummary, TableRow, ci95, is_absolute
 
 
 def figures_dir(repo: Path, profile: str, notebook: str) -> Path:
@@ -53,11 +54,17 @@ def write_metrics(
     device: torch.device | str,
     seed: int,
     dataset: str,
-    runs: Iterable[Mapping[str, Any]],
+    runs: Iterable[RunResult | Mapping[str, Any]],
     started: float,
     **extra: Any,
 ) -> dict[str, Any]:
-    """Writes `metrics.json` and returns what it wrote. `started` is a `time.time()` stamp."""
+    """Writes `metrics.json` and returns what it wrote. `started` is a `time.time()` stamp;
+    records (`RunResult`, `SplitSummary`, `Verdict`) are written as their `to_json()`.
+
+    Raises:
+        ValueError: a value that is an absolute path (figures are committed: paths in them are
+            relative to the repository, `NotebookRun.relative`).
+    """
     record = {
         "profile": profile,
         "device": device_name(device),
@@ -65,11 +72,41 @@ def write_metrics(
         "dataset": dataset,
         "wall_seconds": round(time.time() - started, 1),
         "torch": torch.__version__,
-        "runs": [dict(r) for r in runs],
+        "runs": list(runs),
         **extra,
     }
-    (out_dir / "metrics.json").write_text(json.dumps(record, indent=2, default=str) + "\n")
+    record = json.loads(json.dumps(record, default=_as_json))
+    path = out_dir / "metrics.json"
+    _refuse_absolute_paths(_strings(record), path=path)
+    path.write_text(json.dumps(record, indent=2) + "\n")
     return record
+
+
+def _as_json(value: Any) -> Any:
+    """`json.dumps`'s fallback: a record as its `to_json()`, anything else as its text."""
+    to_json = getattr(value, "to_json", None)
+    return to_json() if callable(to_json) else str(value)
+
+
+def _strings(value: Any) -> Iterator[str]:
+    """Every string inside a JSON value."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def _refuse_absolute_paths(values: Iterable[str], *, path: Path) -> None:
+    absolute = [v for v in values if is_absolute(v)]
+    if absolute:
+        raise ValueError(
+            f"{path}: {absolute[0]!r} is an absolute path; figures record paths relative to "
+            "the repository (NotebookRun.relative)"
+        )
 
 
 def read_metrics(out_dir: Path) -> dict[str, Any]:
@@ -77,43 +114,48 @@ def read_metrics(out_dir: Path) -> dict[str, Any]:
 
 
 def write_table(table: pd.DataFrame, path: Path) -> pd.DataFrame:
-    """Writes a table as CSV and returns it (so a notebook cell can end with it)."""
+    """Writes a table as CSV and returns it (so a notebook cell can end with it).
+
+    Raises:
+        ValueError: a cell that is an absolute path, as `write_metrics`.
+    """
+    cells = table.astype(str).to_numpy().ravel().tolist() if len(table) else []
+    _refuse_absolute_paths(cells, path=path)
     table.to_csv(path, index=False)
     return table
 
 
-def ci95(outcomes: QueryOutcomes) -> dict[str, list[float]]:
-    """95% bootstrap intervals over queries of rank-1 and mAP (`bootstrap_ci`, fixed seed),
-    as `{"rank1": [lo, hi], "mAP": [lo, hi]}` in percent."""
-    intervals = bootstrap_ci(outcomes, ranks=(1,))
-    return {k: [round(intervals[k][0], 2), round(intervals[k][1], 2)] for k in ("rank1", "mAP")}
-
-
 def evaluation_record(evaluation: TrackletEvaluation) -> dict[str, Any]:
-    """An evaluation's metrics with their `ci95`, as `metrics.json` entries hold them."""
+    """An evaluation's metrics with their `ci95`, as `metrics.json` entries hold them (and
+    `plot_metrics` draws them as baselines)."""
     return {**evaluation.metrics, "ci95": ci95(QueryOutcomes.from_result(evaluation.result))}
 
 
 def paper_vs_ours(
-    rows: Iterable[Mapping[str, Any]], *, profile: str, device: torch.device | str, dataset: str
+    rows: Iterable[TableRow], *, profile: str, device: torch.device | str, dataset: str
 ) -> pd.DataFrame:
     """One row per setting: the paper's value beside ours and its 95% interval, labelled with
     where ours came from.
 
-    Each input row needs `setting`, `metric`, `paper` (None where the paper is silent) and
-    `ours`; rows measured on queries carry `ci95` (`[lo, hi]`), rows of a trained run `init`
-    (how it started, `init_label`), rows of another dataset than `dataset` their `dataset`.
-    The table keeps numbers (`ours`, `ci95_low`, `ci95_high`); `show_intervals` formats it for
-    reading.
+    The table keeps numbers (`ours`, `ci95_low`, `ci95_high`), an `init` column where a row
+    comes from a trained run, and each row's dataset (`dataset` where the row names none);
+    `show_intervals` formats it for reading.
     """
     rows = list(rows)
-    trained = ["init"] if any("init" in r for r in rows) else []
-    table = pd.DataFrame(rows, columns=["setting", "metric", "paper", "ours", *trained])
+    trained = ["init"] if any(r.init is not None for r in rows) else []
+    table = pd.DataFrame(
+        [
+            {"setting": r.setting, "metric": r.metric, "paper": r.paper, "ours": r.ours}
+            | ({"init": r.init} if trained else {})
+            for r in rows
+        ],
+        columns=["setting", "metric", "paper", "ours", *trained],
+    )
     table["ours"] = table["ours"].astype(float).round(2)
     for i, side in enumerate(("ci95_low", "ci95_high")):
-        table[side] = [round(r["ci95"][i], 2) if r.get("ci95") else None for r in rows]
+        table[side] = [None if r.ci95 is None else round(r.ci95[i], 2) for r in rows]
     table["profile"] = profile
-    table["dataset"] = [r.get("dataset", dataset) for r in rows]
+    table["dataset"] = [r.dataset or dataset for r in rows]
     table["device"] = device_name(device)
     return table
 
@@ -156,154 +198,76 @@ def show_intervals(table: pd.DataFrame) -> Styler:
     return show_table(shown, caption=caption)
 
 
-def show_verdicts(records: Sequence[Mapping[str, Any]]) -> Styler:
+def show_verdicts(verdicts: Sequence[Verdict]) -> Styler:
     """Verdicts (`reidlib.claims.check_claims`) for reading: the claim, the paper's difference,
     ours with its 95% interval, the verdict."""
     shown = pd.DataFrame(
         [
             {
-                "claim": r["claim"],
-                "datasets": " vs ".join(r["datasets"]),
-                "metric": r["metric"],
-                "paper": f"{r['paper']:+.2f}",
-                "ours [95% CI]": format_interval(r["ours"], r["ci95"], signed=True),
-                "verdict": r["verdict"],
+                "claim": v.claim,
+                "datasets": " vs ".join(v.datasets),
+                "metric": v.metric,
+                "paper": f"{v.paper:+.2f}",
+                "ours [95% CI]": format_interval(v.ours, v.ci95, signed=True),
+                "verdict": v.verdict,
             }
-            for r in records
+            for v in verdicts
         ]
     )
     return show_table(shown, caption="differences in points, setting − baseline")
 
 
-def last_evaluation(trainer: Any) -> dict[str, Any]:
-    """The epoch log record of a finished run's last evaluation."""
-    evaluated = [r for r in trainer.history if "rank1" in r]
-    if not evaluated:
-        raise ValueError(f"{trainer.out_dir}: the run has no evaluation yet")
-    return evaluated[-1]
-
-
-def run_outcomes(trainer: Any) -> QueryOutcomes:
-    """What each query scored at a finished run's last evaluation."""
-    return QueryOutcomes.from_json(last_evaluation(trainer)["queries"])
-
-
-INIT_LABELS: dict[str, str] = {
-    "imagenet": "ImageNet init",
-    "synthetic": "synthetic pre-training",
-    "random": "random init",
-}
-
-
-def init_label(cfg: RunConfig) -> str:
-    """How a run's weights started: "ImageNet init", "synthetic pre-training" (the quick
-    profile's stand-in for ImageNet), "random init" or "transfer"."""
-    if cfg.train.init_checkpoint is not None:
-        return "transfer"
-    return INIT_LABELS[cfg.model.init]
-
-
-def run_record(trainer: Any, *, setting: str) -> dict[str, Any]:
-    """One table row's measured values from a finished run: its last evaluation (rank-k, mAP,
-    chance rank-1, valid queries) with the 95% intervals of rank-1 and mAP, epochs, the split,
-    how it was initialised, training seconds and where the run lives."""
-    last = last_evaluation(trainer)
-    metrics = ("rank1", "rank5", "rank10", "rank20", "mAP", "chance_rank1", "num_valid_queries")
-    return {
-        "setting": setting,
-        "dataset": trainer.cfg.data.dataset,
-        "split": trainer.cfg.data.split_id,
-        "epochs": last["epoch"],
-        "init": init_label(trainer.cfg),
-        **{k: last[k] for k in metrics if k in last},
-        "ci95": ci95(run_outcomes(trainer)),
-        "train_seconds": round(sum(r["train_seconds"] for r in trainer.history), 1),
-        "run_dir": str(trainer.out_dir),
-    }
-
-
 def metric_rows(
     setting: str,
-    record: Mapping[str, Any],
+    record: RunResult | Mapping[str, Any],
     *,
     paper: Mapping[str, float | None] | None = None,
     metrics: Sequence[str] = ("rank1", "mAP"),
-) -> list[dict[str, Any]]:
-    """`paper_vs_ours` rows of one measured record (`run_record`, `evaluation_record`): each
-    metric with its 95% interval, the run's initialisation and dataset where it has them, and
-    the paper's value from `paper` (a `reidlib.paper` cell; None where the paper is silent)."""
-    extra = {k: record[k] for k in ("init", "dataset") if k in record}
+) -> list[TableRow]:
+    """`paper_vs_ours` rows of one measured record (a `RunResult`, or a `metrics.json` entry
+    such as `evaluation_record`'s): each metric with its 95% interval, the run's initialisation
+    and dataset where it has them, and the paper's value from `paper` (a `reidlib.paper` cell;
+    None where the paper is silent)."""
+    entry = record.to_json() if isinstance(record, RunResult) else record
+    intervals = entry.get("ci95", {})
     return [
-        {
-            "setting": setting,
-            "metric": metric,
-            "paper": (paper or {}).get(metric),
-            "ours": record[metric],
-            "ci95": record.get("ci95", {}).get(metric),
-            **extra,
-        }
+        TableRow(
+            setting=setting,
+            metric=metric,
+            paper=(paper or {}).get(metric),
+            ours=entry[metric],
+            ci95=tuple(intervals[metric]) if metric in intervals else None,
+            init=entry.get("init"),
+            dataset=entry.get("dataset"),
+        )
         for metric in metrics
     ]
 
 
-def pool_splits(
-    records: Sequence[Mapping[str, Any]], outcomes: Sequence[QueryOutcomes]
-) -> dict[str, Any]:
-    """One setting's runs over several splits (PRID2011, iLIDS-VID), as the literature reports
-    them: rank-k and mAP as the mean over the splits with their standard deviation, the 95%
-    interval from the queries of every split together, and the splits.
-
-    Args:
-        records: `run_record`s of one setting and dataset, one per split.
-        outcomes: what each query scored in each of those runs, in the same order.
-    """
-    first = records[0]
-    summary: dict[str, Any] = {
-        "setting": first["setting"],
-        "dataset": first["dataset"],
-        "splits": [r["split"] for r in records],
-        "epochs": first["epochs"],
-        "init": first["init"],
-    }
-    for key in ("rank1", "rank5", "rank10", "rank20", "mAP"):
-        values = np.array([r[key] for r in records])
-        summary[key] = float(values.mean())
-        summary[f"{key}_std"] = float(values.std(ddof=1)) if len(values) > 1 else 0.0
-    summary["ci95"] = ci95(pool_outcomes(outcomes))
-    return summary
-
-
-def pool_outcomes(outcomes: Sequence[QueryOutcomes]) -> QueryOutcomes:
-    """The queries of several splits as one sample; two settings pooled in the same split order
-    stay paired query by query."""
-    return QueryOutcomes(
-        np.concatenate([o.first_match_rank for o in outcomes]),
-        np.concatenate([o.average_precision for o in outcomes]),
-    )
-
-
 def paper_rows(
     paper: Mapping[str, Mapping[str, Mapping[str, float | None]]],
-    runs: Iterable[Mapping[str, Any]],
-) -> list[dict[str, Any]]:
-    """`paper_vs_ours` rows for runs whose `setting` is a row of a paper table
+    summaries: Iterable[SplitSummary],
+) -> list[TableRow]:
+    """`paper_vs_ours` rows for settings that are rows of a paper table
     (`reidlib.paper.TABLE_*`): rank-1 for every dataset, mAP where the paper has the column."""
     rows = []
-    for run in runs:
-        cell = paper[run["setting"]][run["dataset"]]
-        for metric in ("rank1", "mAP"):
-            if metric in cell:
-                splits = run.get("splits", [run.get("split", 0)])
-                over = f", splits {splits[0]}-{splits[-1]}, mean" if len(splits) > 1 else ""
-                rows.append(
-                    {
-                        "dataset": run["dataset"],
-                        "setting": f"{run['setting']} ({run['dataset']}{over})",
-                        "metric": metric,
-                        "paper": cell[metric],
-                        "ours": run[metric],
-                        "ci95": run["ci95"][metric],
-                        "init": run["init"],
-                    }
-                )
+    for summary in summaries:
+        cell = paper[summary.setting][summary.dataset]
+        splits = summary.splits
+        contiguous = splits == tuple(range(splits[0], splits[-1] + 1))
+        listed = f"{splits[0]}-{splits[-1]}" if contiguous else ", ".join(map(str, splits))
+        over = f", splits {listed}, mean" if len(splits) > 1 else ""
+        rows += [
+            TableRow(
+                setting=f"{summary.setting} ({summary.dataset}{over})",
+                metric=metric,
+                paper=cell[metric],
+                ours=summary.value(metric),
+                ci95=summary.ci95[metric],
+                init=summary.init,
+                dataset=summary.dataset,
+            )
+            for metric in ("rank1", "mAP")
+            if metric in cell
+        ]
     return rows

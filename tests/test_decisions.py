@@ -1,10 +1,13 @@
 """Every citation of the decision record resolves: each `docs/decisions.md §n` (or "decision
 record §n") in the library, tests, benchmarks, notebooks and READMEs names a heading of
 docs/decisions.md, a quoted part name after it ("Clip cap") appears in that section, the record's
-own cross-references resolve, and the developers' private notes are cited nowhere."""
+own cross-references resolve, and the developers' private notes are cited nowhere. The other way
+round, every reidlib file, module and name the record cites exists."""
 
 from __future__ import annotations
 
+import ast
+import importlib
 import json
 import re
 from pathlib import Path
@@ -77,6 +80,66 @@ def cited_files() -> dict[str, str]:
     return texts
 
 
+# A backticked snake_case name, alone or called or set: `extract_features`, `lr_at_epoch(e)`,
+# `max_clips=None`. Names of other code bases the record cites by their source's name:
+NAME = re.compile(r"`([a-z_][a-z0-9_]*_[a-z0-9_]*)(?:\([^`]*\))?(?:=[^`]*)?`")
+OTHER_CODE = {
+    "eval_market1501": "torchreid",
+    "evaluate_cy": "fast-reid",
+    "load_param": "Re-ID-AR",
+    "max_length": "Re-ID-AR, VPRFT",
+    "resnet50_ibn_a_old": "IBN-Net",
+    "train_attn": "VPRFT",
+}
+PATH = re.compile(r"`((?:reidlib|tests|benchmarks|notebooks)/[^`<>*\s]+)`")
+MODULE = re.compile(r"\breidlib(?:\.[A-Za-z_]\w*)+")
+
+
+def reidlib_names() -> set[str]:
+    """Every name reidlib defines, assigns, takes as an argument or spells as a string (a
+    setting's choices, a file's keys)."""
+    names = set()
+    for path in (ROOT / "reidlib").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef | ast.ClassDef):
+                names.add(node.name)
+            elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                names.add(node.id)
+            elif isinstance(node, ast.arg):
+                names.add(node.arg)
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                names.add(node.value)
+    return names
+
+
+def missing_names(text: str, names: set[str]) -> list[str]:
+    """Backticked snake_case names in `text` that reidlib does not have (nor another source)."""
+    return sorted({n for n in NAME.findall(text) if n not in names and n not in OTHER_CODE})
+
+
+def missing_paths(text: str) -> list[str]:
+    """Backticked repository paths in `text` that do not exist."""
+    return sorted({p for p in PATH.findall(text) if not (ROOT / p).exists()})
+
+
+def missing_modules(text: str) -> list[str]:
+    """Dotted `reidlib.x.y` references that do not import or have no such attribute."""
+    bad = []
+    for dotted in sorted(set(MODULE.findall(text))):
+        parts = dotted.split(".")
+        for i in range(len(parts), 0, -1):
+            try:
+                found = importlib.import_module(".".join(parts[:i]))
+            except ImportError:
+                continue
+            for part in parts[i:]:
+                found = getattr(found, part, None)
+            if found is None:
+                bad.append(dotted)
+            break
+    return bad
+
+
 SECTIONS = record_sections(RECORD.read_text(encoding="utf-8"))
 FILES = cited_files()
 
@@ -128,3 +191,23 @@ def test_the_checks_can_fail():
     assert unresolved('docs/decisions.md §1.2, "Kernel rule" and §8 (§IV-B)', SECTIONS) == []
     assert stray_sections("the test protocol, §4") == [("4", "the test protocol, ")]
     assert stray_sections("docs/decisions.md §3 and §4; the paper's §IV-B") == []
+
+
+def test_every_reidlib_name_path_and_module_the_record_cites_exists():
+    text = RECORD.read_text(encoding="utf-8")
+    assert missing_names(text, reidlib_names()) == []
+    assert missing_paths(text) == []
+    assert missing_modules(text) == []
+
+
+def test_the_name_checks_can_fail():
+    names = reidlib_names()
+    assert "extract_features" in names and "half_sum" in names
+    text = "`embed_tracklet` keeps every clip (`max_clips=None`); `lr_at_epoch(e)`, `load_param`"
+    assert missing_names(text, names) == ["embed_tracklet"]
+    assert missing_paths("`reidlib/network/footprint.py`, `reidlib/memory/footprint.py`") == [
+        "reidlib/network/footprint.py"
+    ]
+    assert missing_modules("reidlib.config.table5_chain, reidlib.config.embed") == [
+        "reidlib.config.embed"
+    ]

@@ -57,3 +57,18 @@ def test_training_beats_raw_pixels_beyond_both_intervals(metric):
     assert low > pixels["ci95"][metric][1], (trained["ci95"], pixels["ci95"])
     if metric == "rank1":  # 300+ queries: the base run's rank-1 known within about ±6 points
         assert high - low <= 12, trained["ci95"]
+
+
+TRAINING = [s for s in STEMS if s not in ("00_method_tour", "01_data", "07_comparison_memory")]
+
+
+@pytest.mark.parametrize("stem", TRAINING)
+def test_each_run_names_its_folder_relative_to_the_repository(stem):
+    """The figures are committed: a run's folder is `runs/<dataset>-<digest>`, never where the
+    notebook happened to run."""
+    metrics = read(stem)
+    trained = [*metrics["runs"], *([metrics["source"]] if "source" in metrics else [])]
+    assert trained, stem
+    for run in trained:
+        assert run["run_dir"].startswith(f"runs/{run['dataset']}-"), run["run_dir"]
+        assert {"setting", "split", "epochs", "init", "rank1", "mAP", "ci95"} <= set(run), run

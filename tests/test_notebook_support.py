@@ -4,12 +4,14 @@ the notebook setup, training curves, rank-list pictures and the attention probe.
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 from matplotlib.colors import to_hex
 
 from reidlib.config import config_diff, load_profile
+from reidlib.evaluation import QueryOutcomes
 from reidlib.evaluation.protocol import chance_rank1
 from reidlib.evaluation.rank import EvalResult
 from reidlib.notebook import notebook_repo, start_notebook
@@ -189,9 +191,76 @@ def tiny_tracklets(tmp_path):
 
 def test_every_table_row_names_a_paper_row_and_a_preset():
     from reidlib import paper
-    from reidlib.config import PRESETS, TABLE_ROWS
+    from reidlib.config import PRESETS, TABLE5_SOURCES, TABLE_ROWS
 
     for table, rows in TABLE_ROWS.items():
         assert set(rows) == set(getattr(paper, f"TABLE_{table}")), table
         assert set(rows.values()) <= set(PRESETS), table
-    assert sorted(p for rows in TABLE_ROWS.values() for p in rows.values()) == sorted(PRESETS)
+    assert list(TABLE_ROWS) == ["I", "III", "IV"]  # Table V's rows are chains of runs
+    assert set(TABLE5_SOURCES) == set(paper.TABLE_V)
+    presets = sorted(p for rows in TABLE_ROWS.values() for p in rows.values())
+    assert [*presets, "table5_imagenet"] == sorted(PRESETS)  # Table V's first row: the base run
+
+
+def fake_train(nb, calls: list):
+    """`NotebookRun.train` without training: a finished run whose every query ranks first,
+    and a log of what was asked (dataset, split, init checkpoint relative to the runs root)."""
+
+    def train(preset=None, *, cfg=None, **kwargs):
+        cfg = nb.config(preset, **kwargs)
+        start = cfg.train.init_checkpoint
+        start = start and Path(start).relative_to(nb.runs_root).as_posix()
+        calls.append((cfg.data.dataset, cfg.data.split_id, start))
+        queries = QueryOutcomes(np.array([0, 0]), np.array([1.0, 1.0])).to_json()
+        evaluation = {f"rank{k}": 100.0 for k in (1, 5, 10, 20)} | {"mAP": 100.0}
+        evaluation |= {"chance_rank1": 50.0, "num_valid_queries": 2, "queries": queries}
+        history = [{"epoch": 1, "train_seconds": 1.0, **evaluation}]
+        out_dir = nb.runs_root / f"{cfg.data.dataset}-{cfg.data.split_id}"
+        return SimpleNamespace(cfg=cfg, history=history, out_dir=out_dir, transfer=None)
+
+    return train
+
+
+def test_transfer_trains_each_link_of_the_chain_split_by_split(tmp_path, monkeypatch):
+    nb = start_notebook("99_probe", device="cpu", splits="0,3", out_dir=str(tmp_path / "o"))
+    calls: list = []
+    monkeypatch.setattr(nb, "train", fake_train(nb, calls))
+    ablation = nb.transfer("MARS + iLIDS-VID", target="prid2011")
+    assert calls == [  # MARS's one run starts both iLIDS-VID splits; each split its own
+        ("mars", 0, None),
+        ("ilidsvid", 0, "mars-0/last.pt"),
+        ("ilidsvid", 3, "mars-0/last.pt"),
+        ("prid2011", 0, "ilidsvid-0/last.pt"),
+        ("prid2011", 3, "ilidsvid-3/last.pt"),
+    ]
+    assert [(r.setting, r.dataset, r.split, r.init) for r in ablation.runs] == [
+        ("MARS + iLIDS-VID", "prid2011", 0, "transfer"),
+        ("MARS + iLIDS-VID", "prid2011", 3, "transfer"),
+    ]
+    assert [r.run_dir for r in ablation.runs] == ["runs/prid2011-0", "runs/prid2011-3"]
+    [row] = ablation.rows  # PRID2011 has rank-1 only
+    assert (row.setting, row.paper, row.ours) == (
+        "MARS + iLIDS-VID (prid2011, splits 0, 3, mean)",
+        97.75,
+        100.0,
+    )
+    assert ablation.summaries[0].splits == (0, 3)
+    assert list(ablation.outcomes) == [("MARS + iLIDS-VID", "prid2011")]
+    calls.clear()
+    imagenet = nb.transfer("ImageNet", target="ilidsvid")
+    assert calls == [("ilidsvid", 0, None), ("ilidsvid", 3, None)]
+    assert imagenet.runs[0].init == "synthetic pre-training"
+
+
+def test_recorded_paths_are_relative_to_the_repository(tmp_path):
+    nb = start_notebook("99_probe", device="cpu", out_dir=str(tmp_path / "o"))
+    cfg = nb.config()  # absolute paths, so that runs read the same data from any folder
+    assert Path(cfg.data.root).is_absolute()
+    recorded = nb.recorded(
+        cfg.with_overrides(train={"init_checkpoint": str(nb.repo / "runs/x.pt")})
+    )
+    assert recorded.data.root == "data/synthetic/mars"
+    assert recorded.model.weights_dir == "data/weights" and recorded.model.weights is None
+    assert recorded.train.init_checkpoint == "runs/x.pt"
+    assert nb.relative(nb.repo.parent / "elsewhere") == "../elsewhere"
+    assert nb.relative("figures/quick") == "figures/quick"

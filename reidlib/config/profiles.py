@@ -6,6 +6,7 @@ ablation notebook and the command line build the same configuration from the sam
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, get_args
 
@@ -41,6 +42,7 @@ QUICK = RunConfig(
         eval_chunk=64,
         checkpoint_every=8,  # a checkpoint costs about as much as a step here
         channels_last=True,  # ~10 % faster convolutions on this CPU too
+        cpu_im2col=True,  # 32×16 leaves layer3-4 2×1 maps, where oneDNN is slow
     ),
 )
 
@@ -83,6 +85,7 @@ PRETRAIN = RunConfig(
         eval_chunk=64,
         checkpoint_every=32,
         channels_last=True,
+        cpu_im2col=True,
     ),
 )
 
@@ -105,14 +108,14 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "table4_b32": {},
     "table4_b36": {"data": {"num_ids_per_batch": 6, "num_instances": 6}},
     "table4_b48": {"data": {"num_ids_per_batch": 6, "num_instances": 8}},
-    # Table V: initialisation (the checkpoint path is set by whoever runs the chain)
+    # Table V, first row: the profile's own initialisation (ImageNet, or the quick profile's
+    # stand-in). Its transfer rows are no presets: they start from another run (`table5_chain`).
     "table5_imagenet": {},
-    "table5_mars": {},
-    "table5_mars_ilidsvid": {},
 }
 
-# The rows of each ablation table (their names in `reidlib.paper`) and the preset that trains
-# each: what notebooks 03-06 run and what `benchmarks/full_cost.py` counts.
+# The rows of Tables I, III and IV (their names in `reidlib.paper`) and the preset that trains
+# each: what notebooks 03-05 run and what `benchmarks/full_cost.py` counts. Table V's rows are
+# chains of runs, `TABLE5_SOURCES`.
 TABLE_ROWS: dict[str, dict[str, str]] = {
     "I": {"resnet50": "table1_resnet50", "resnet50_ibn_a": "table1_resnet50_ibn_a"},
     "III": {"T=4": "table3_t4", "T=8": "table3_t8"},
@@ -121,12 +124,52 @@ TABLE_ROWS: dict[str, dict[str, str]] = {
         "B=36 (C=6, K=6)": "table4_b36",
         "B=48 (C=6, K=8)": "table4_b48",
     },
-    "V": {
-        "ImageNet": "table5_imagenet",
-        "MARS": "table5_mars",
-        "MARS + iLIDS-VID": "table5_mars_ilidsvid",
-    },
 }
+
+# Table V: the datasets each row trains on before its target, in order (docs/decisions.md §6).
+# Every link trains the profile's base run on its dataset, starting from the previous link's
+# last checkpoint (`train.init_checkpoint`); the first link starts as the profile does.
+TABLE5_SOURCES: dict[str, tuple[str, ...]] = {
+    "ImageNet": (),
+    "MARS": ("mars",),
+    "MARS + iLIDS-VID": ("mars", "ilidsvid"),
+}
+TABLE5_TARGETS = ("prid2011", "ilidsvid")  # the columns notebook 06 reruns (MARS's is 02's run)
+TRANSFER_HINT = (
+    "Table V's transfer rows are no presets: train the source run, then start from its "
+    "checkpoint with --init-checkpoint PATH (train.init_checkpoint; reidlib.config.table5_chain)"
+)
+
+
+def table5_chain(row: str, target: str) -> tuple[str, ...]:
+    """The datasets Table V's `row` trains on for its `target` column, the target last:
+    `("prid2011",)` for ImageNet, `("mars", "prid2011")` for MARS,
+    `("mars", "ilidsvid", "prid2011")` for MARS + iLIDS-VID.
+
+    Raises:
+        ValueError: an unknown row or dataset, or a cell whose chain the paper leaves open
+            (MARS on MARS; MARS + iLIDS-VID on MARS or iLIDS-VID).
+    """
+    if row not in TABLE5_SOURCES:
+        raise ValueError(f"Unknown Table V row {row!r}: must be one of {list(TABLE5_SOURCES)}")
+    if target not in DATASETS:
+        raise ValueError(f"Unknown dataset {target!r}: must be one of {DATASETS}")
+    chain = (*TABLE5_SOURCES[row], target)
+    if len(set(chain)) != len(chain):
+        raise ValueError(
+            f"Table V row {row!r} on {target!r}: the paper does not say what this cell trains "
+            f"(the row trains on {' -> '.join(TABLE5_SOURCES[row])} before its target)"
+        )
+    return chain
+
+
+# Every (row, target) notebook 06 reruns, by target: three chains on PRID2011, two on iLIDS-VID.
+TABLE5_CELLS: tuple[tuple[str, str], ...] = tuple(
+    (row, target)
+    for target in TABLE5_TARGETS
+    for row, sources in TABLE5_SOURCES.items()
+    if target not in sources
+)
 
 
 def _merge(*overrides: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -153,7 +196,8 @@ def load_profile(profile: str, *, dataset: str = "mars", preset: str | None = No
     if dataset not in DATASETS:
         raise ValueError(f"Unknown dataset {dataset!r}: must be one of {DATASETS}")
     if preset is not None and preset not in PRESETS:
-        raise ValueError(f"Unknown preset {preset!r}: must be one of {sorted(PRESETS)}")
+        hint = f"; {TRANSFER_HINT}" if preset.startswith("table5_") else ""
+        raise ValueError(f"Unknown preset {preset!r}: must be one of {sorted(PRESETS)}{hint}")
     base = QUICK if profile == "quick" else FULL
     root = f"data/synthetic/{dataset}" if profile == "quick" else f"data/{dataset}"
     overrides = _merge(
@@ -165,7 +209,20 @@ def load_profile(profile: str, *, dataset: str = "mars", preset: str | None = No
     return replace(base.with_overrides(**overrides), name=name)
 
 
-NUM_SPLITS = 10  # PRID2011 and iLIDS-VID come with 10 train/test splits
+NUM_SPLITS = 10  # PRID2011 and iLIDS-VID come with 10 train/test splits; MARS has one
+
+
+def has_splits(dataset: str) -> bool:
+    """Whether `dataset` comes with train/test splits (PRID2011, iLIDS-VID: splits 0-9) rather
+    than one fixed split (MARS)."""
+    if dataset not in DATASETS:
+        raise ValueError(f"Unknown dataset {dataset!r}: must be one of {DATASETS}")
+    return dataset != "mars"
+
+
+def splits_for(dataset: str, splits: Sequence[int]) -> tuple[int, ...]:
+    """The splits runs on `dataset` use: `splits` for PRID2011 and iLIDS-VID, MARS's one (0)."""
+    return tuple(splits) if has_splits(dataset) else (0,)
 
 
 def parse_splits(text: str) -> tuple[int, ...]:

@@ -218,6 +218,7 @@ class TrainConfig(_Section):
     seed: int = 0
     precision: Precision = "fp32"  # the reference code trains in fp32; "bf16" autocasts (CUDA)
     channels_last: bool = False  # channels-last convolutions (same numbers, faster on GPUs)
+    cpu_im2col: bool = False  # CPU only: im2col weight gradients on tiny maps (training.cpu_conv)
     init_checkpoint: str | None = None  # transfer learning (Table V): a reidlib checkpoint
     eval_chunk: int = 32  # test clips per forward pass
     checkpoint_every: int = 1  # epochs between `last.pt` writes (the final epoch always writes)

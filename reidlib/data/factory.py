@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from reidlib.config import has_splits
 from reidlib.data.base import VideoReIDDataset
 from reidlib.data.ilidsvid import ILIDSVID
 from reidlib.data.mars import Mars
@@ -19,21 +20,31 @@ DATASETS: dict[str, Callable[..., VideoReIDDataset]] = {
 }
 
 
-def build_dataset(name: str, root: Path, **kwargs: Any) -> VideoReIDDataset:
+def build_dataset(name: str, root: Path, *, split_id: int = 0, **kwargs: Any) -> VideoReIDDataset:
     """Reads dataset `name` from `root`.
 
     Args:
         name: a key of `DATASETS`, or "synthetic" (see `load_synthetic`).
         root: the dataset folder (see each loader for the layout it expects).
-        **kwargs: passed to the loader, e.g. `split_id=3` for PRID2011 and iLIDS-VID.
+        split_id: the train/test split of PRID2011 and iLIDS-VID; MARS has only split 0.
+        **kwargs: passed to `load_synthetic` (e.g. `layout`, generator parameters).
     """
     if name == "synthetic":
-        return load_synthetic(root, **kwargs)
+        return load_synthetic(root, split_id=split_id, **kwargs)
     if name not in DATASETS:
         raise ValueError(
             f"Unknown dataset {name!r}: must be one of {sorted([*DATASETS, 'synthetic'])}"
         )
-    return DATASETS[name](Path(root), **kwargs)
+    return _open(name, Path(root), split_id=split_id)
+
+
+def _open(name: str, root: Path, *, split_id: int) -> VideoReIDDataset:
+    """The loader of `name` on `root`, given the split where the dataset has splits."""
+    if has_splits(name):
+        return DATASETS[name](root, split_id=split_id)
+    if split_id != 0:
+        raise ValueError(f"{root}: split_id={split_id}, but {name} has one fixed split (0)")
+    return DATASETS[name](root)
 
 
 def load_synthetic(
@@ -56,5 +67,4 @@ def load_synthetic(
         wanted = layout or (manifest["layout"] if manifest else "mars")
         ensure_synthetic(root, layout=wanted, progress=progress, **params)
         manifest = read_manifest(root)
-    loader = DATASETS[manifest["layout"]]
-    return loader(root) if manifest["layout"] == "mars" else loader(root, split_id=split_id)
+    return _open(manifest["layout"], root, split_id=split_id)

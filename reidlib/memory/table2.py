@@ -5,7 +5,7 @@ really saves, and the measured peak of a training step, for our network and the 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from dataclasses import dataclass
 
 import pandas as pd
 import torch
@@ -19,13 +19,24 @@ from reidlib.memory.measure import (
     saved_activation_bytes,
 )
 from reidlib.paper import TABLE_II
+from reidlib.records import TableRow
 
-COLUMNS = {
-    "input_mb": "Input",
-    "fwd_bwd_mb": "Fwd/bwd pass",
-    "params_mb": "Params",
-    "total_mb": "Total",
-}
+
+@dataclass(frozen=True, kw_only=True)
+class Column:
+    """One memory column of Table II, named in each place it is read from."""
+
+    label: str  # the paper's heading
+    paper: str  # its key in a `reidlib.paper.TABLE_II` row
+    footprint: str  # its field of `Footprint`
+
+
+COLUMNS = (
+    Column(label="Input", paper="input_mb", footprint="input_mb"),
+    Column(label="Fwd/bwd pass", paper="fwd_bwd_mb", footprint="forward_backward_mb"),
+    Column(label="Params", paper="params_mb", footprint="params_mb"),
+    Column(label="Total", paper="total_mb", footprint="total_mb"),
+)
 PAPER_SIZE, PAPER_FRAMES = (224, 112), 32  # Table II's input: 32 frames of 224×112 (9.19 MB)
 RULE = "rule, fwd/bwd per item"
 SAVED = "saved activations (batch)"
@@ -46,12 +57,16 @@ def rule_at_paper_size(*, num_classes: int, clip_len: int) -> dict[str, Footprin
 def memory_columns(rule: Mapping[str, Footprint]) -> pd.DataFrame:
     """The paper's memory columns (GLTR, M3D, VPRFT, Ours) above ours by the rule, in MiB."""
     paper = [
-        {"method": f"{r['method'].removesuffix(' (paper)')} (paper)", **{k: r[k] for k in COLUMNS}}
+        {"method": f"{r['method'].removesuffix(' (paper)')} (paper)"}
+        | {c.label: r[c.paper] for c in COLUMNS}
         for r in TABLE_II
         if "total_mb" in r
     ]
-    ours = [{"method": name, **dict(zip(COLUMNS, fp))} for name, fp in rule.items()]
-    return pd.DataFrame([*paper, *ours]).set_index("method").rename(columns=COLUMNS).round(2)
+    ours = [
+        {"method": name} | {c.label: getattr(fp, c.footprint) for c in COLUMNS}
+        for name, fp in rule.items()
+    ]
+    return pd.DataFrame([*paper, *ours]).set_index("method").round(2)
 
 
 def rule_vs_saved(
@@ -111,43 +126,44 @@ def step_table(
     return pd.DataFrame(rows).T.round(2)
 
 
-def paper_vs_ours_rows(rule: Mapping[str, Footprint], step: pd.DataFrame) -> list[dict[str, Any]]:
+def paper_vs_ours_rows(rule: Mapping[str, Footprint], step: pd.DataFrame) -> list[TableRow]:
     """`paper_vs_ours` rows: our rule against the paper's columns, the 3D rows against M3D, and
     the 3D-to-2D ratios of the rule (the paper's M3D / Ours), of the saved activations and of
     the measured peaks, with the measured peaks themselves."""
     paper = {r["method"]: r for r in TABLE_II}
     m3d, ours = paper["M3D"], paper["Ours (paper)"]
+    ours_rule, rule_3d = rule["ours, 2D (rule)"], rule["3D baseline (rule)"]
     rows = [
-        {
-            "setting": "ours, torchsummary rule",
-            "metric": f"{label} (MiB)",
-            "paper": ours[key],
-            "ours": value,
-        }
-        for (key, label), value in zip(COLUMNS.items(), rule["ours, 2D (rule)"])
+        TableRow(
+            setting="ours, torchsummary rule",
+            metric=f"{c.label} (MiB)",
+            paper=ours[c.paper],
+            ours=getattr(ours_rule, c.footprint),
+        )
+        for c in COLUMNS
     ]
     rows += [
-        {
-            "setting": "3D: M3D (paper) / inflated ResNet50 (ours), rule",
-            "metric": f"{COLUMNS[key]} (MiB)",
-            "paper": m3d[key],
-            "ours": value,
-        }
-        for key, value in zip(COLUMNS, rule["3D baseline (rule)"])
-        if key != "input_mb"
+        TableRow(
+            setting="3D: M3D (paper) / inflated ResNet50 (ours), rule",
+            metric=f"{c.label} (MiB)",
+            paper=m3d[c.paper],
+            ours=getattr(rule_3d, c.footprint),
+        )
+        for c in COLUMNS
+        if c.label != "Input"
     ]
     paper_ratio = {RULE: m3d["fwd_bwd_mb"] / ours["fwd_bwd_mb"], SAVED: None, PEAK: None}
-    for quantity, value in paper_ratio.items():
-        rows.append(
-            {
-                "setting": f"3D / 2D, {quantity}",
-                "metric": "ratio",
-                "paper": value,
-                "ours": step.loc["3d", quantity] / step.loc["ours", quantity],
-            }
-        )
     rows += [
-        {"setting": f"{name}: {PEAK}", "metric": "MiB", "paper": None, "ours": step.loc[name, PEAK]}
+        TableRow(
+            setting=f"3D / 2D, {quantity}",
+            metric="ratio",
+            paper=value,
+            ours=step.loc["3d", quantity] / step.loc["ours", quantity],
+        )
+        for quantity, value in paper_ratio.items()
+    ]
+    rows += [
+        TableRow(setting=f"{name}: {PEAK}", metric="MiB", paper=None, ours=step.loc[name, PEAK])
         for name in ("ours", "3d")
     ]
     return rows

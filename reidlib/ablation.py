@@ -1,0 +1,130 @@
+"""A paper table's rows trained on one dataset, one run per row and split, and Table V's chains
+of runs: what notebooks 03-06 call through `NotebookRun.ablation` and `NotebookRun.transfer`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from itertools import pairwise
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from reidlib import paper as paper_tables
+from reidlib.config import has_splits, table5_chain
+from reidlib.evaluation import QueryOutcomes
+from reidlib.records import (
+    RunResult,
+    SplitSummary,
+    TableRow,
+    pool_outcomes,
+    pool_splits,
+    run_outcomes,
+)
+from reidlib.results import paper_rows
+
+if TYPE_CHECKING:
+    from reidlib.notebook import NotebookRun
+    from reidlib.training.trainer import Trainer
+
+PaperTable = Mapping[str, Mapping[str, Mapping[str, float | None]]]  # `reidlib.paper.TABLE_*`
+
+
+@dataclass(frozen=True, kw_only=True)
+class Ablation:
+    """The runs of a paper table's rows on one dataset (`train_rows`)."""
+
+    runs: list[RunResult]  # one per row and split
+    summaries: list[SplitSummary]  # per row: mean ± std over the splits, pooled 95% interval
+    rows: list[TableRow]  # `paper_vs_ours` rows of the summaries
+    trainers: dict[tuple[str, int], Trainer]  # (row, split) -> the finished run
+    outcomes: dict[tuple[str, str], QueryOutcomes]  # (row, dataset) -> queries of all splits
+
+    @property
+    def histories(self) -> dict[str, list[dict[str, Any]]]:
+        """Row -> the epoch log of its first split's run (for training curves)."""
+        histories: dict[str, list[dict[str, Any]]] = {}
+        for (label, _), trainer in self.trainers.items():
+            histories.setdefault(label, trainer.history)
+        return histories
+
+
+def train_rows(
+    nb: NotebookRun,
+    settings: Mapping[str, str | None],
+    *,
+    paper: PaperTable,
+    dataset: str | None = None,
+    init_checkpoints: Mapping[int, Path] | None = None,
+) -> Ablation:
+    """Trains (or reads back) one run per table row and split on a dataset.
+
+    Args:
+        nb: the notebook (profile, splits, device; `NotebookRun.train`).
+        settings: the paper table's row name -> preset (`reidlib.config.PRESETS`; None: the
+            base run).
+        paper: the paper's table (`reidlib.paper.TABLE_*`), keyed by the same row names.
+        dataset: another dataset than the notebook's (Table V's targets).
+        init_checkpoints: split -> the checkpoint each split's runs start from (`train_chain`).
+    """
+    dataset = dataset or nb.dataset
+    splits = nb.splits_of(dataset)
+    trainers: dict[tuple[str, int], Trainer] = {
+        (label, split): nb.train(
+            preset,
+            dataset=dataset,
+            data={"split_id": split},
+            train=_started_from(init_checkpoints, split),
+        )
+        for label, preset in settings.items()
+        for split in splits
+    }
+    runs = {key: nb.record(t, setting=key[0]) for key, t in trainers.items()}
+    summaries, outcomes = [], {}
+    for label in settings:
+        scored = [run_outcomes(trainers[label, split]) for split in splits]
+        summaries.append(pool_splits([runs[label, split] for split in splits], scored))
+        outcomes[label, dataset] = pool_outcomes(scored)
+    return Ablation(
+        runs=list(runs.values()),
+        summaries=summaries,
+        rows=paper_rows(paper, summaries),
+        trainers=trainers,
+        outcomes=outcomes,
+    )
+
+
+def train_chain(nb: NotebookRun, row: str, *, target: str) -> Ablation:
+    """Table V's `row` on `target`: every dataset of its chain (`table5_chain`) trained (or read
+    back) in turn on each split, each run starting from the last checkpoint of the previous
+    dataset's run of the same split (MARS's one run starts every split); the target's runs as
+    `train_rows` gives them.
+
+    Args:
+        nb: the notebook.
+        row: `"ImageNet"`, `"MARS"` or `"MARS + iLIDS-VID"` (`reidlib.config.TABLE5_SOURCES`).
+        target: the dataset whose column it fills, e.g. `"prid2011"`.
+    """
+    from reidlib.training.trainer import LAST
+
+    chain = table5_chain(row, target)
+    starts: dict[int, Path] | None = None  # split -> checkpoint; None: as the profile starts
+    for dataset, following in pairwise(chain):
+        trained = {
+            split: nb.train(
+                dataset=dataset, data={"split_id": split}, train=_started_from(starts, split)
+            )
+            for split in nb.splits_of(dataset)
+        }
+        starts = {
+            split: trained[split if has_splits(dataset) else 0].out_dir / LAST
+            for split in nb.splits_of(following)
+        }
+    return train_rows(
+        nb, {row: None}, paper=paper_tables.TABLE_V, dataset=target, init_checkpoints=starts
+    )
+
+
+def _started_from(starts: Mapping[int, Path] | None, split: int) -> dict[str, str]:
+    """`train` overrides starting a split's run from `starts[split]` (None: as the profile
+    starts, from ImageNet or its stand-in)."""
+    return {} if starts is None else {"init_checkpoint": str(starts[split])}
