@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from torchvision.transforms import v2
 
 from reidlib.data import (
     IMAGENET_MEAN,
@@ -20,6 +19,7 @@ from reidlib.data import (
     build_train_transform,
     denormalize,
 )
+from reidlib.data.clip_dataset import ClipDraw
 from reidlib.types import Tracklet
 from tests.data_builders import write_frame
 
@@ -65,17 +65,20 @@ def test_erasing_does_not_modify_its_input_and_respects_p():
     assert torch.equal(image, copy)
 
 
-def test_train_transform_shape_flags_and_repeatability():
+def test_train_transform_draws_from_the_generator_it_is_given():
     image = Image.fromarray(np.random.default_rng(0).integers(0, 256, (128, 64, 3), np.uint8))
     transform = build_train_transform(size=(224, 112))
-    torch.manual_seed(0)
-    first = [transform(image) for _ in range(8)]
-    torch.manual_seed(0)
-    second = [transform(image) for _ in range(8)]
+    draw = lambda seed: transform(image, generator=torch.Generator().manual_seed(seed))  # noqa: E731
+    state = torch.get_rng_state()
+    first = [draw(seed) for seed in range(8)]
+    assert torch.equal(torch.get_rng_state(), state)  # the global generator is not touched
+    torch.manual_seed(123)
+    second = [draw(seed) for seed in range(8)]
     for (a, fa), (b, fb) in zip(first, second):
         assert a.shape == (3, 224, 112) and a.dtype == torch.float32
         assert torch.equal(a, b) and fa == fb
     assert {f for _, f in first} == {False, True}
+    assert not torch.equal(first[0][0], first[1][0])  # another seed, another crop/flip/erasing
     no_erasing = build_train_transform(size=(64, 32), erasing=False)
     assert not any(no_erasing(image)[1] for _ in range(20))
 
@@ -92,12 +95,12 @@ def test_test_transform_normalises_with_imagenet_statistics():
 def test_video_dataset_item_and_erased_flags(tracklet):
     # a deterministic frame transform, so any difference from it is the erasing
     plain = build_test_transform(size=(16, 8))
-    transform = TrainTransform(plain, RandomErasingWithFlag(p=0.5))
+    erasing = RandomErasingWithFlag(p=0.5)
+    transform = TrainTransform(size=(16, 8), padding=0, flip_p=0.0, erasing=erasing)
     dataset = VideoDataset([tracklet], clip_len=4, transform=transform)
-    torch.manual_seed(0)
     seen = set()
-    for _ in range(20):
-        clip, pid, camid, erased = dataset[0]
+    for seed in range(20):
+        clip, pid, camid, erased = dataset[ClipDraw(0, seed)]
         assert clip.shape == (4, 3, 16, 8) and erased.shape == (4,)
         assert (pid, camid) == (3, 1) and erased.dtype == torch.float32
         for frame, flag in zip(clip, erased.tolist()):
@@ -113,14 +116,18 @@ def test_video_dataset_item_and_erased_flags(tracklet):
 
 
 def test_video_dataset_clips_follow_the_sampler(tracklet):
-    dataset = VideoDataset([tracklet], clip_len=4, transform=build_test_transform(size=(16, 8)))
-    torch.manual_seed(0)
-    for _ in range(10):
-        clip, *_ = dataset[0]
+    fixed = TrainTransform(size=(16, 8), padding=0, flip_p=0.0, erasing=None)
+    dataset = VideoDataset([tracklet], clip_len=4, transform=fixed)
+    draws = set()
+    for seed in range(10):
+        clip, *_ = dataset[ClipDraw(0, seed)]
         levels = [round(float(denormalize(f)[0, 0, 0]) * 255 / 20) for f in clip]
         # 10 frames, T = 4: chunks [0,1], [2,3], [4,5], [6..9]
         assert levels[0] in (0, 1) and levels[1] in (2, 3) and levels[2] in (4, 5)
         assert 6 <= levels[3] <= 9
+        draws.add(tuple(levels))
+    assert len(draws) > 1  # the seed picks the frames
+    assert torch.equal(dataset[ClipDraw(0, 3)][0], dataset[ClipDraw(0, 3)][0])
 
 
 def test_tracklet_frames_decode_on_demand(tracklet):
@@ -148,11 +155,10 @@ def test_tracklet_dataset_stacks_the_dense_clips(tracklet):
     [((256, 128), 10), ((224, 112), 10), ((64, 32), 3), ((32, 16), 1)],  # the paper's 10 px
 )
 def test_padding_is_the_papers_and_scales_down_only_below_224(size, pad):
-    transform = build_train_transform(size=size)
-    pads = [t.padding for t in transform.frame.transforms if isinstance(t, v2.Pad)]
-    assert pads == [pad]
+    transform = build_train_transform(size=size, erasing=False)
+    assert transform.padding == pad
     # a uniform frame padded by `pad` and cropped back: at most `pad` black rows or columns
     frame = Image.new("RGB", (size[1], size[0]), (255, 255, 255))
-    out = transform.frame(frame)
+    out, _ = transform(frame, generator=torch.Generator().manual_seed(0))
     black = (out[0] < 0).all(dim=0)  # normalised zero is negative in every channel
     assert int(black.sum()) <= pad * size[1] + pad * size[0]

@@ -1,4 +1,6 @@
-"""The trainer: exact kill-and-resume, 2-process DDP, bf16/channels-last paths, transfer, CLI."""
+"""The trainer and the run builder: a trainer handed a tiny network, epoch batches drawn from
+(seed, epoch) alone, exact kill-and-resume, 2-process DDP, bf16/channels-last paths, transfer,
+the command line."""
 
 from __future__ import annotations
 
@@ -13,52 +15,49 @@ from pathlib import Path
 
 import pytest
 import torch
+from torch import nn
 
 from reidlib.cli import main
 from reidlib.config import RunConfig, load_profile
-from reidlib.data import build_test_transform, make_synthetic
+from reidlib.data import build_test_transform
 from reidlib.evaluation.features import extract_features
+from reidlib.network.bnneck import BNNeckHead
+from reidlib.network.reid_net import VideoReIDNet
+from reidlib.network.temporal_attention import TemporalAttention
 from reidlib.progress import MININTERVAL, progress_bar
+from reidlib.training import (
+    NonFiniteLossError,
+    Trainer,
+    build_run,
+    build_scheduler,
+    build_step,
+    epoch_batches,
+    load_dataset,
+    load_trained,
+    train,
+)
 from reidlib.training.checkpoint import (
     link_checkpoint,
     load_checkpoint,
     load_transfer,
     save_checkpoint,
 )
-from reidlib.training.runner import load_dataset, load_trained, train
-from reidlib.training.trainer import NonFiniteLossError, Trainer
+from reidlib.training.distributed import DistInfo
+from tests.data_builders import TINY_MARS
 
 REPO = Path(__file__).resolve().parents[1]
 TIMED = ("train_seconds", "eval_seconds")
 
 
 @pytest.fixture(scope="module")
-def tiny_root(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("synthetic") / "mars"
-    make_synthetic(
-        root,
-        layout="mars",
-        num_ids=8,
-        train_fraction=0.5,
-        num_cameras=2,
-        seed=0,
-        image_size=(32, 16),
-        progress=False,
-    )
-    return root
+def tiny_root(synthetic_root) -> Path:
+    return synthetic_root("mars", **TINY_MARS)
 
 
 @pytest.fixture(scope="module")
-def prid(tmp_path_factory) -> Path:
+def prid(synthetic_root) -> Path:
     """A synthetic PRID2011 layout of 10 identities and its 10 splits."""
-    return make_synthetic(
-        tmp_path_factory.mktemp("synthetic") / "prid",
-        layout="prid2011",
-        num_ids=10,
-        seed=1,
-        image_size=(32, 16),
-        progress=False,
-    )
+    return synthetic_root("prid2011", num_ids=10, seed=1, image_size=(32, 16))
 
 
 @pytest.fixture(scope="module")
@@ -96,6 +95,53 @@ def tiny_config(root: Path, **sections) -> RunConfig:
     return cfg.with_overrides(**sections) if sections else cfg
 
 
+TINY_WIDTH = 16  # D of the tiny network
+
+
+def tiny_network(num_classes: int) -> VideoReIDNet:
+    """The paper's network with a two-convolution frame encoder: 32×16 frames -> 16 × 8×4 maps,
+    the temporal attention and BNNeck as in the real network."""
+    torch.manual_seed(0)
+    encoder = nn.Sequential(
+        nn.Conv2d(3, 8, 3, stride=2, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(8, TINY_WIDTH, 3, stride=2, padding=1),
+        nn.ReLU(),
+    )
+    attention = TemporalAttention(TINY_WIDTH, map_size=(8, 4), hidden=8)
+    return VideoReIDNet(encoder, attention, BNNeckHead(TINY_WIDTH, num_classes))
+
+
+def tiny_trainer(cfg: RunConfig, dataset, *, out_dir: Path | None = None, **kw) -> Trainer:
+    """A `Trainer` handed a tiny network and the parts `build_run` would build from `cfg`."""
+    net = tiny_network(dataset.num_train_pids)
+    device = torch.device("cpu")
+    step = build_step(
+        net, cfg, num_classes=dataset.num_train_pids, device=device, feature_dim=TINY_WIDTH
+    )
+    t = cfg.train
+    scheduler = build_scheduler(
+        step.optimizer,
+        form=t.lr_form,
+        base_lr=t.lr,
+        milestones=t.milestones,
+        gamma=t.gamma,
+        warmup_epochs=t.warmup_epochs,
+        warmup_factor=t.warmup_factor,
+    )
+    batches = epoch_batches(cfg, dataset, dist=DistInfo(), device=device)
+    return Trainer(
+        cfg,
+        step=step,
+        scheduler=scheduler,
+        batches=batches,
+        dataset=dataset,
+        out_dir=out_dir,
+        progress=kw.pop("progress", False),
+        **kw,
+    )
+
+
 def untimed(history: list[dict]) -> list[dict]:
     return [{k: v for k, v in r.items() if k not in TIMED} for r in history]
 
@@ -110,10 +156,11 @@ def env() -> dict[str, str]:
 
 def test_training_is_repeatable_and_logs_every_term(tiny_root, tmp_path):
     cfg = tiny_config(tiny_root, train={"epochs": 2, "eval_every": 2})
-    a = train(cfg, out_dir=tmp_path / "a", progress=False).history
+    dataset = load_dataset(cfg.data, progress=False)
+    a = tiny_trainer(cfg, dataset, out_dir=tmp_path / "a").fit()
     sparse = cfg.with_overrides(train={"checkpoint_every": 5})  # same run, fewer last.pt writes
     assert sparse.digest() == cfg.digest()
-    b = train(sparse, out_dir=tmp_path / "b", progress=False).history
+    b = tiny_trainer(sparse, dataset, out_dir=tmp_path / "b").fit()
     assert untimed(a) == untimed(b)
     assert load_checkpoint(tmp_path / "b" / "last.pt")["epoch"] == 2  # the final epoch writes
     # epoch 2 is evaluated and checkpointed: best.pt is a second name for last.pt's bytes
@@ -141,6 +188,70 @@ def test_linked_checkpoint_keeps_its_bytes_when_the_source_is_replaced(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["best.pt", "last.pt"]  # no temp left
 
 
+def test_the_trainer_trains_the_network_it_is_handed(tiny_root):
+    cfg = tiny_config(tiny_root, train={"epochs": 1, "eval_every": 1})
+    dataset = load_dataset(cfg.data, progress=False)
+    trainer = tiny_trainer(cfg, dataset)
+    assert (
+        trainer.net is trainer.step.net and sum(p.numel() for p in trainer.net.parameters()) < 1e4
+    )
+    before = {k: v.clone() for k, v in trainer.net.state_dict().items()}
+    history = trainer.fit()
+    after = trainer.net.state_dict()
+    changed = [k for k in before if not torch.equal(before[k], after[k])]
+    assert "backbone.0.weight" in changed and "temporal.temporal_conv.weight" in changed
+    assert history[-1]["num_valid_queries"] == len(dataset.query)
+
+
+def batch_draws(batches, epoch: int) -> list[tuple[list[int], torch.Tensor]]:
+    return [(pids.tolist(), clips) for clips, pids, _, _ in batches.epoch(epoch)]
+
+
+def test_epoch_batches_are_a_function_of_seed_and_epoch_alone(tiny_root):
+    cfg = tiny_config(tiny_root, data={"random_erasing": True})
+    dataset = load_dataset(cfg.data, progress=False)
+    make = lambda c: epoch_batches(c, dataset, dist=DistInfo(), device=torch.device("cpu"))  # noqa: E731
+    state = torch.get_rng_state()
+    first = batch_draws(make(cfg), 1)
+    assert torch.equal(torch.get_rng_state(), state)  # no global random state read or written
+    torch.manual_seed(12345)  # another global state changes nothing
+    again = batch_draws(make(cfg), 1)
+    workers = batch_draws(make(cfg.with_overrides(data={"num_workers": 2})), 1)
+    for (pa, ca), (pb, cb), (pw, cw) in zip(first, again, workers, strict=True):
+        assert pa == pb == pw and torch.equal(ca, cb) and torch.equal(ca, cw)
+    other_epoch = batch_draws(make(cfg), 2)
+    other_seed = batch_draws(make(cfg.with_overrides(train={"seed": 1})), 1)
+    for other in (other_epoch, other_seed):
+        assert any(not torch.equal(a[1], b[1]) for a, b in zip(first, other, strict=True))
+
+
+def test_build_step_takes_the_im2col_speed_up_only_when_asked(tiny_root):
+    cfg = tiny_config(tiny_root)
+    for asked in (False, True):
+        net = tiny_network(4)
+        run = cfg.with_overrides(train={"cpu_im2col": asked})
+        build_step(net, run, num_classes=4, device=torch.device("cpu"), feature_dim=TINY_WIDTH)
+        patched = ["forward" in vars(m) for m in net.modules() if isinstance(m, nn.Conv2d)]
+        assert patched == [asked] * len(patched) and len(patched) == 3
+    assert load_profile("quick").train.cpu_im2col and not load_profile("full").train.cpu_im2col
+
+
+def test_build_run_starts_from_the_seed_and_leaves_global_state_alone(tiny_root):
+    cfg = tiny_config(tiny_root, train={"epochs": 1})
+    dataset = load_dataset(cfg.data, progress=False)
+    state = torch.get_rng_state()
+    a = build_run(cfg, dataset, progress=False)
+    assert torch.equal(torch.get_rng_state(), state)
+    b = build_run(cfg, dataset, progress=False)
+    c = build_run(cfg.with_overrides(train={"seed": 1}), dataset, progress=False)
+    wa, wb, wc = (t.net.state_dict()["backbone.conv1.weight"] for t in (a, b, c))
+    assert torch.equal(wa, wb) and not torch.equal(wa, wc)
+    centers = [t.step.criterion.center.centers for t in (a, b, c)]
+    assert torch.equal(centers[0], centers[1]) and not torch.equal(centers[0], centers[2])
+    assert a.weights_loaded == 0 and a.transfer is None  # random init: nothing loaded
+
+
+@pytest.mark.slow
 def test_killed_run_resumes_to_exactly_the_same_result(tiny_root, tmp_path):
     cfg = tiny_config(tiny_root, train={"epochs": 3, "eval_every": 3})  # final metrics only
     cfg_path = tmp_path / "cfg.json"
@@ -172,6 +283,7 @@ def test_killed_run_resumes_to_exactly_the_same_result(tiny_root, tmp_path):
     assert untimed(resumed) == untimed(whole)  # every loss term, lr and metric, bit for bit
 
 
+@pytest.mark.slow
 def test_a_second_trainer_of_the_same_run_waits_and_reuses_it(tiny_root, tmp_path):
     cfg = tiny_config(tiny_root, train={"epochs": 12, "eval_every": 12})  # a few seconds
     cfg_path = tmp_path / "cfg.json"
@@ -208,7 +320,7 @@ def test_a_damaged_frame_stops_training_before_the_first_step(tiny_root, tmp_pat
     args = ["train", "--config", str(cfg_path), "--device", "cpu", "--out", str(tmp_path / "run")]
     assert main(args) == 1
     err = capsys.readouterr().err
-    # 494 frames: every test id is seen 2 or 3 times by each of its cameras (synthetic_layouts)
+    # 494 frames: every test id is seen 2 or 3 times by each of its cameras (synthetic/layouts.py)
     assert f"1 of 494 frames under {root} cannot be read:" in err and f"{frame}: " in err
     assert not (tmp_path / "run" / "history.jsonl").exists()  # not one step was trained
     # skipping the check, the same frame is found only after the epoch, by the evaluation
@@ -217,6 +329,7 @@ def test_a_damaged_frame_stops_training_before_the_first_step(tiny_root, tmp_pat
     assert f"{frame}: not a readable image" in err and "8 query + 14 gallery tracklets" in err
 
 
+@pytest.mark.slow
 def test_a_run_made_by_other_code_is_trained_again(tiny_root, tmp_path):
     copy = tmp_path / "src"  # a copy of the package whose sources change between two runs
     shutil.copytree(
@@ -243,20 +356,23 @@ def test_a_run_made_by_other_code_is_trained_again(tiny_root, tmp_path):
     assert json.loads((out / "config.json").read_text())["code"] == now
 
 
-def test_checkpoint_of_other_settings_is_not_resumed(tiny_root, trained_run):
+def test_checkpoint_of_other_settings_is_not_resumed(tiny_root, tmp_path):
+    cfg = tiny_config(tiny_root, train={"epochs": 1})
+    dataset = load_dataset(cfg.data, progress=False)
+    tiny_trainer(cfg, dataset, out_dir=tmp_path).fit()
     other = tiny_config(tiny_root, train={"epochs": 1, "lr": 1e-3})
     with pytest.raises(ValueError, match=r"last\.pt: written by a run with other settings"):
-        train(other, out_dir=trained_run, progress=False)
+        tiny_trainer(other, dataset, out_dir=tmp_path).fit()
 
 
 def test_bf16_is_refused_on_cpu_and_channels_last_trains(tiny_root):
     dataset = load_dataset(tiny_config(tiny_root).data, progress=False)
     with pytest.raises(ValueError, match="bf16 autocast on CUDA; on cpu train in 'fp32'"):
-        Trainer(tiny_config(tiny_root, train={"precision": "bf16"}), dataset, progress=False)
+        tiny_trainer(tiny_config(tiny_root, train={"precision": "bf16"}), dataset)
     cfg = tiny_config(tiny_root, train={"channels_last": True})
-    trainer = Trainer(cfg, dataset, progress=False)
+    trainer = tiny_trainer(cfg, dataset)
     assert not trainer.autocast()._enabled  # fp32: no autocast anywhere
-    assert trainer.net.backbone.conv1.weight.is_contiguous(memory_format=torch.channels_last)
+    assert trainer.net.backbone[0].weight.is_contiguous(memory_format=torch.channels_last)
     before = trainer.net.head.classifier.weight.detach().clone()
     record = trainer.train_epoch(0)
     assert all(torch.isfinite(torch.tensor(v)) for k, v in record.items() if k != "epoch")
@@ -269,7 +385,7 @@ def test_a_non_finite_loss_stops_training_and_keeps_the_last_checkpoint(
     tiny_root, tmp_path, monkeypatch
 ):
     cfg = tiny_config(tiny_root, train={"epochs": 3, "eval_every": 3})
-    trainer = Trainer(cfg, load_dataset(cfg.data, progress=False), out_dir=tmp_path, progress=False)
+    trainer = tiny_trainer(cfg, load_dataset(cfg.data, progress=False), out_dir=tmp_path)
     compute_loss = trainer.step.compute_loss
 
     def poisoned(out, pids, erased):  # the RLL term goes NaN from epoch 2 on
@@ -297,9 +413,9 @@ def test_a_run_shows_one_bar_over_all_its_steps(tiny_root, monkeypatch):
 
     monkeypatch.setattr("reidlib.training.trainer.progress_bar", recording_bar)
     cfg = tiny_config(tiny_root, train={"epochs": 2})
-    trainer = Trainer(cfg, load_dataset(cfg.data, progress=False), progress=True)
+    trainer = tiny_trainer(cfg, load_dataset(cfg.data, progress=False), progress=True)
     trainer.fit()
-    per_epoch = len(trainer.batch_sampler)
+    per_epoch = len(trainer.batches)
     trainer.epoch = 1  # as a run resumed after its first epoch
     trainer.fit()
     assert [(b.desc, b.initial, b.n, b.total, b.mininterval) for b in bars] == [
@@ -314,7 +430,7 @@ def test_a_run_shows_one_bar_over_all_its_steps(tiny_root, monkeypatch):
 
 def test_best_checkpoint_keeps_the_later_epoch_on_a_tie(tiny_root, tmp_path):
     cfg = tiny_config(tiny_root, train={"epochs": 2, "checkpoint_every": 5})
-    trainer = Trainer(cfg, load_dataset(cfg.data, progress=False), out_dir=tmp_path, progress=False)
+    trainer = tiny_trainer(cfg, load_dataset(cfg.data, progress=False), out_dir=tmp_path)
     for epoch, rank1 in ((1, 50.0), (2, 50.0)):  # equal rank-1: the later epoch is best
         trainer.epoch = epoch
         trainer.history.append({"epoch": epoch, "rank1": rank1})
@@ -323,33 +439,29 @@ def test_best_checkpoint_keeps_the_later_epoch_on_a_tie(tiny_root, tmp_path):
 
 
 def test_transfer_drops_only_the_classifier(tiny_root, prid, tmp_path):
-    source = train(
-        tiny_config(tiny_root, train={"epochs": 1}), out_dir=tmp_path / "src", progress=False
-    )
-    cfg = tiny_config(
-        prid,
-        data={"dataset": "prid2011"},
-        train={"epochs": 1, "init_checkpoint": str(tmp_path / "src" / "last.pt")},
-    )
-    target = Trainer(cfg, load_dataset(cfg.data, progress=False), progress=False)
-    report = target.transfer
+    cfg = tiny_config(tiny_root, train={"epochs": 1})
+    source = tiny_trainer(cfg, load_dataset(cfg.data, progress=False), out_dir=tmp_path / "src")
+    source.fit()
+    target = tiny_network(num_classes=7)  # another dataset: other identities
+    report = load_transfer(target, tmp_path / "src" / "last.pt")
     assert report.dropped == ["head.classifier.weight"]
     assert report.reinitialised == ["head.classifier.weight"]
-    src, dst = source.net.state_dict(), target.net.state_dict()
+    src, dst = source.net.state_dict(), target.state_dict()
+    assert len(report.loaded) == len(dst) - 1
     for key in report.loaded:
         assert torch.equal(src[key].cpu(), dst[key].cpu()), key
     assert "head.bnneck.running_mean" in report.loaded  # BNNeck statistics come along
     assert src["head.classifier.weight"].shape[0] != dst["head.classifier.weight"].shape[0]
 
-    other = tiny_config(prid, data={"dataset": "prid2011", "height": 64, "width": 32})
+    other = VideoReIDNet(
+        nn.Sequential(nn.Conv2d(3, 8, 3, stride=2, padding=1), nn.ReLU()),  # other shapes
+        TemporalAttention(8, map_size=(16, 8), hidden=8),
+        BNNeckHead(8, 7),
+    )
     with pytest.raises(ValueError, match=r"last\.pt: tensor shapes differ"):
-        Trainer(
-            other.with_overrides(train={"init_checkpoint": str(tmp_path / "src" / "last.pt")}),
-            load_dataset(other.data, progress=False),
-            progress=False,
-        )
+        load_transfer(other, tmp_path / "src" / "last.pt")
     with pytest.raises(FileNotFoundError, match=r"nothing\.pt"):
-        load_transfer(target.net, tmp_path / "nothing.pt")
+        load_transfer(target, tmp_path / "nothing.pt")
 
 
 def one_and_two_processes(script: str, cfg: RunConfig, tmp_path: Path) -> tuple[dict, list[dict]]:
@@ -370,6 +482,7 @@ def one_and_two_processes(script: str, cfg: RunConfig, tmp_path: Path) -> tuple[
     return one, [torch.load(double / f"rank{r}.pt", weights_only=True) for r in (0, 1)]
 
 
+@pytest.mark.slow
 def test_two_process_ddp_step_matches_one_process_on_the_global_batch(tiny_root, tmp_path):
     one, ranks = one_and_two_processes("ddp_step.py", tiny_config(tiny_root), tmp_path)
     # Tolerance: float32 sums taken in another order (per-rank means, then an all-reduce).
@@ -381,6 +494,7 @@ def test_two_process_ddp_step_matches_one_process_on_the_global_batch(tiny_root,
         torch.testing.assert_close(r["centers"], one["centers"], rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_two_process_evaluation_gathers_the_single_process_features(tiny_root, tmp_path):
     one, shares = one_and_two_processes("ddp_eval.py", tiny_config(tiny_root), tmp_path)
     total = len(one["q"]) + len(one["g"])
@@ -393,6 +507,7 @@ def test_two_process_evaluation_gathers_the_single_process_features(tiny_root, t
         assert got["metrics"] == pytest.approx(one["metrics"])
 
 
+@pytest.mark.slow
 def test_cli_evaluate_and_embed(tiny_root, trained_run, tmp_path):
     cfg = tiny_config(tiny_root, train={"epochs": 1})
     ckpt = trained_run / "last.pt"
@@ -452,6 +567,25 @@ def test_cli_bad_arguments_fail_with_a_message(args, message, tmp_path, monkeypa
     assert err.startswith(f"reidlib {args[0]}: error: ") and message in err
 
 
+def test_an_unexpected_error_is_one_line_naming_its_traceback(monkeypatch, capsys):
+    def out_of_memory(args):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    monkeypatch.setattr("reidlib.cli.train_command", out_of_memory)
+    assert main(["train"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("reidlib train: error: OutOfMemoryError: CUDA")
+    log = Path(err.split("traceback in ")[1].split(";")[0])
+    try:
+        text = log.read_text()
+        assert text.startswith("Traceback") and "in out_of_memory" in text
+    finally:
+        log.unlink()
+    with pytest.raises(torch.OutOfMemoryError):  # --debug: the traceback itself
+        main(["train", "--debug"])
+
+
+@pytest.mark.slow
 def test_console_entry_point_rejects_bad_arguments(tmp_path):
     # the real `python -m reidlib` process: argparse's own error and exit status 2
     proc = subprocess.run(
@@ -461,6 +595,7 @@ def test_console_entry_point_rejects_bad_arguments(tmp_path):
     assert "invalid choice: 'huge'" in proc.stderr
 
 
+@pytest.mark.slow
 def test_cli_trains_several_splits_and_reports_mean_and_std(prid, tmp_path, capsys):
     cfg = tiny_config(prid, data={"dataset": "prid2011"}, train={"epochs": 1})
     cfg_path = tmp_path / "cfg.json"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, overload
+from typing import Any, NamedTuple, overload
 
 import torch
 from PIL import Image
@@ -12,14 +12,27 @@ from torch.utils.data import Dataset
 
 from reidlib.data.frames import FRAME_SAMPLERS, dense_clip_indices, sample_frame_indices
 from reidlib.data.io import read_frame
-from reidlib.data.transforms import build_test_transform, build_train_transform
+from reidlib.data.transforms import TrainTransform, build_test_transform, build_train_transform
 from reidlib.types import Tracklet
 
 FrameTransform = Callable[[Image.Image], Any]
 
 
+class ClipDraw(NamedTuple):
+    """Which training clip to make: the tracklet, and the seed its frame choice, flips, crops
+    and erasing draw from (`reidlib.data.loader.SeededBatches` gives each clip of an epoch its
+    own)."""
+
+    index: int
+    seed: int
+
+
 def load_clip(
-    tracklet: Tracklet, indices: Sequence[int], *, transform: FrameTransform
+    tracklet: Tracklet,
+    indices: Sequence[int],
+    *,
+    transform: TrainTransform,
+    generator: torch.Generator | None = None,
 ) -> tuple[Tensor, Tensor]:
     """The frames `indices` of `tracklet` through a training transform: the clip `(T, C, H, W)`
     and its erased flags `(T,)` (1 where random erasing hit the frame, the `E_t` of Eq. 12).
@@ -27,12 +40,12 @@ def load_clip(
     Args:
         tracklet: the tracklet.
         indices: its frames to take, in order (e.g. `restricted_random_indices`).
-        transform: per-frame transform returning a tensor or `(tensor, erased)`.
+        transform: the per-frame training transform (`build_train_transform`).
+        generator: what the transform's random choices draw from (None: torch's default).
     """
     images, flags = [], []
     for i in indices:
-        out = transform(read_frame(tracklet.frames[i]))
-        image, erased = out if isinstance(out, tuple) else (out, False)
+        image, erased = transform(read_frame(tracklet.frames[i]), generator=generator)
         images.append(image)
         flags.append(float(erased))
     return torch.stack(images), torch.tensor(flags)
@@ -42,14 +55,15 @@ class VideoDataset(Dataset):
     """Training clips: one random clip of `clip_len` frames per tracklet and access.
 
     An item is `(clip, pid, camid, erased)`: `clip` is `(T, C, H, W)` float32 and `erased` is
-    `(T,)` float32, 1 where random erasing hit the frame (the `E_t` of Eq. 12).
+    `(T,)` float32, 1 where random erasing hit the frame (the `E_t` of Eq. 12). Indexed by a
+    `ClipDraw`, the clip is a function of the draw alone; indexed by a plain position, it is the
+    draw `ClipDraw(position, seed=position)`.
 
     Args:
         tracklets: the training tracklets.
         clip_len: `T`.
         sampling: a key of `reidlib.data.frames.FRAME_SAMPLERS`.
-        transform: per-frame transform returning a tensor or `(tensor, erased)`;
-            `None` = `build_train_transform()`.
+        transform: the per-frame training transform; `None` = `build_train_transform()`.
     """
 
     def __init__(
@@ -58,7 +72,7 @@ class VideoDataset(Dataset):
         *,
         clip_len: int = 4,
         sampling: str = "restricted_random",
-        transform: FrameTransform | None = None,
+        transform: TrainTransform | None = None,
     ) -> None:
         if sampling not in FRAME_SAMPLERS:
             raise ValueError(
@@ -77,12 +91,17 @@ class VideoDataset(Dataset):
     def __len__(self) -> int:
         return len(self.tracklets)
 
-    def __getitem__(self, index: int) -> tuple[Tensor, int, int, Tensor]:
-        tracklet = self.tracklets[index]
+    def __getitem__(self, key: int | ClipDraw) -> tuple[Tensor, int, int, Tensor]:
+        draw = key if isinstance(key, ClipDraw) else ClipDraw(key, seed=key)
+        generator = torch.Generator().manual_seed(draw.seed)
+        tracklet = self.tracklets[draw.index]
         indices = sample_frame_indices(
-            len(tracklet.frames), clip_len=self.clip_len, sampling=self.sampling
+            len(tracklet.frames),
+            clip_len=self.clip_len,
+            sampling=self.sampling,
+            generator=generator,
         )
-        clip, erased = load_clip(tracklet, indices, transform=self.transform)
+        clip, erased = load_clip(tracklet, indices, transform=self.transform, generator=generator)
         return clip, tracklet.pid, tracklet.camid, erased
 
 

@@ -2,8 +2,10 @@
 
 Training: resize (bicubic), horizontal flip 0.5, pad 10, random crop, ImageNet normalisation,
 then random erasing with a flag per frame (the `E_t` of Eq. 12). Test: resize (bicubic), to
-tensor, normalise. Frames of a clip are transformed independently; randomness comes from
-torch's global RNG.
+tensor, normalise. Frames of a clip are transformed independently; the random choices (flip,
+crop, erasing) draw from the `generator` passed in, so a training clip is a function of the
+seed its loader hands it (`reidlib.data.loader`), whatever process or worker decodes it.
+`generator=None` draws from torch's default generator, as torch's own functions do.
 """
 
 from __future__ import annotations
@@ -14,10 +16,20 @@ import torch
 from PIL import Image
 from torch import Tensor
 from torchvision.transforms import InterpolationMode, v2
+from torchvision.transforms.v2 import functional as TF
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 DEFAULT_SIZE = (224, 112)  # (H, W), docs/decisions.md §3
+
+
+def _uniform(low: float, high: float, generator: torch.Generator | None) -> float:
+    return low + (high - low) * torch.rand(1, generator=generator).item()
+
+
+def _randint(low: int, high: int, generator: torch.Generator | None) -> int:
+    """Uniform integer in `[low, high]`, both inclusive."""
+    return int(torch.randint(low, high + 1, (1,), generator=generator).item())
 
 
 class RandomErasingWithFlag:
@@ -48,19 +60,21 @@ class RandomErasingWithFlag:
         self.ratio = ratio
         self.value = value
 
-    def __call__(self, image: Tensor) -> tuple[Tensor, bool]:
+    def __call__(
+        self, image: Tensor, *, generator: torch.Generator | None = None
+    ) -> tuple[Tensor, bool]:
         """Erases a copy of `image` (`(C, H, W)`); returns it with the erased flag."""
-        if torch.rand(1).item() >= self.p:
+        if torch.rand(1, generator=generator).item() >= self.p:
             return image, False
         _, height, width = image.shape
-        area = _uniform(*self.scale) * height * width
-        aspect = _uniform(*self.ratio)
+        area = _uniform(*self.scale, generator) * height * width
+        aspect = _uniform(*self.ratio, generator)
         h = round(math.sqrt(area * aspect))
         w = round(math.sqrt(area / aspect))
         if not (0 < h < height and 0 < w < width):
             return image, False  # the single attempt failed: the frame stays clean
-        top = int(torch.randint(0, height - h + 1, (1,)).item())
-        left = int(torch.randint(0, width - w + 1, (1,)).item())
+        top = _randint(0, height - h, generator)
+        left = _randint(0, width - w, generator)
         out = image.clone()
         fill = torch.tensor(self.value, dtype=image.dtype, device=image.device)
         out[:, top : top + h, left : left + w] = fill.view(-1, 1, 1)
@@ -70,29 +84,49 @@ class RandomErasingWithFlag:
         return f"{type(self).__name__}(p={self.p}, scale={self.scale}, ratio={self.ratio})"
 
 
+PAPER_PADDING = 10  # §IV-B: "padded by 10 pixels with zero values" (224×112; docs/decisions.md §3)
+
+
 class TrainTransform:
     """The training transform of one frame: PIL image -> `((C, H, W) float32, erased)`.
 
-    Attributes:
-        frame: resize, flip, pad, crop, to tensor, normalise.
-        erasing: the erasing step, or `None` when erasing is off (flags are then all False).
+    Resize to `size` (bicubic), flip with probability `flip_p`, zero-pad by `padding`, crop
+    `size` at a random position, to tensor, normalise, then `erasing` (None: no erasing, every
+    flag False).
     """
 
-    def __init__(self, frame: v2.Compose, erasing: RandomErasingWithFlag | None) -> None:
-        self.frame = frame
-        self.erasing = erasing
+    def __init__(
+        self,
+        *,
+        size: tuple[int, int],
+        padding: int,
+        flip_p: float,
+        erasing: RandomErasingWithFlag | None,
+    ) -> None:
+        self.size, self.padding, self.flip_p, self.erasing = size, padding, flip_p, erasing
 
-    def __call__(self, image: Image.Image) -> tuple[Tensor, bool]:
-        tensor = self.frame(image)
+    def __call__(
+        self, image: Image.Image, *, generator: torch.Generator | None = None
+    ) -> tuple[Tensor, bool]:
+        height, width = self.size
+        image = TF.resize(image, list(self.size), interpolation=InterpolationMode.BICUBIC)
+        if torch.rand(1, generator=generator).item() < self.flip_p:
+            image = TF.horizontal_flip(image)
+        if self.padding:
+            image = TF.pad(image, [self.padding])
+        top = _randint(0, 2 * self.padding, generator)
+        left = _randint(0, 2 * self.padding, generator)
+        image = TF.crop(image, top, left, height, width)
+        tensor = _normalised(image)
         if self.erasing is None:
             return tensor, False
-        return self.erasing(tensor)
+        return self.erasing(tensor, generator=generator)
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(frame={self.frame}, erasing={self.erasing})"
-
-
-PAPER_PADDING = 10  # §IV-B: "padded by 10 pixels with zero values" (224×112; docs/decisions.md §3)
+        return (
+            f"{type(self).__name__}(size={self.size}, padding={self.padding}, "
+            f"flip_p={self.flip_p}, erasing={self.erasing})"
+        )
 
 
 def build_train_transform(
@@ -116,18 +150,18 @@ def build_train_transform(
     """
     if padding is None:
         padding = round(PAPER_PADDING * min(size[0] / DEFAULT_SIZE[0], 1.0))
-    frame = v2.Compose(
-        [
-            v2.Resize(size, interpolation=InterpolationMode.BICUBIC),
-            v2.RandomHorizontalFlip(flip_p),
-            v2.Pad(padding),
-            v2.RandomCrop(size),
-            v2.PILToTensor(),
-            v2.ToDtype(torch.float32, scale=True),
-            v2.Normalize(IMAGENET_MEAN, IMAGENET_STD),
-        ]
+    return TrainTransform(
+        size=size,
+        padding=padding,
+        flip_p=flip_p,
+        erasing=RandomErasingWithFlag(p=erasing_p) if erasing else None,
     )
-    return TrainTransform(frame, RandomErasingWithFlag(p=erasing_p) if erasing else None)
+
+
+def _normalised(image: Image.Image) -> Tensor:
+    """To a float tensor in [0, 1], then ImageNet normalisation."""
+    tensor = TF.to_dtype(TF.pil_to_tensor(image), torch.float32, scale=True)
+    return TF.normalize(tensor, list(IMAGENET_MEAN), list(IMAGENET_STD))
 
 
 def build_test_transform(*, size: tuple[int, int] = DEFAULT_SIZE) -> v2.Compose:
@@ -147,7 +181,3 @@ def denormalize(images: Tensor) -> Tensor:
     mean = torch.tensor(IMAGENET_MEAN, dtype=images.dtype, device=images.device).view(-1, 1, 1)
     std = torch.tensor(IMAGENET_STD, dtype=images.dtype, device=images.device).view(-1, 1, 1)
     return (images * std + mean).clamp(0, 1)
-
-
-def _uniform(low: float, high: float) -> float:
-    return low + (high - low) * torch.rand(1).item()

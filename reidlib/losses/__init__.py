@@ -5,7 +5,7 @@ from reidlib.losses.dynamics import bnneck_like_batch, fit_centers, fit_ranked_l
 from reidlib.losses.erasing_attention import erasing_attention_loss
 from reidlib.losses.label_smoothing import LabelSmoothingCrossEntropy, label_smoothing_targets
 from reidlib.losses.ranked_list import RankedListLoss, pairwise_euclidean, ranked_list_terms
-from reidlib.losses.total import ReIDLoss
+from reidlib.losses.total import ReIDLoss, build_loss
 
 __all__ = [
     "CenterLoss",
@@ -13,6 +13,7 @@ __all__ = [
     "RankedListLoss",
     "ReIDLoss",
     "bnneck_like_batch",
+    "build_loss",
     "erasing_attention_loss",
     "fit_centers",
     "fit_ranked_list",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 from torch import Tensor, nn
 
@@ -10,6 +12,9 @@ from reidlib.losses.erasing_attention import EattForm, erasing_attention_loss
 from reidlib.losses.label_smoothing import LabelSmoothingCrossEntropy, SmoothingK
 from reidlib.losses.ranked_list import RankedListLoss, RLLVariant
 from reidlib.types import ReIDOutput
+
+if TYPE_CHECKING:
+    from reidlib.config import LossConfig
 
 
 class ReIDLoss(nn.Module):
@@ -124,3 +129,37 @@ class ReIDLoss(nn.Module):
             "total": total,
         }
         return total, terms
+
+
+def build_loss(
+    cfg: LossConfig,
+    *,
+    num_classes: int,
+    feature_dim: int,
+    generator: torch.Generator | None = None,
+) -> ReIDLoss:
+    """The Eq. (13) loss a run's `LossConfig` describes. `cfg.center_lr` is the centers'
+    optimiser's rate (`make_center_optimizer`), not a term of the loss.
+
+    Args:
+        cfg: the run's loss settings.
+        num_classes: N, training identities (the centers' count).
+        feature_dim: D, the width of the features the center and ranked list losses see.
+        generator: random source of the initial centers.
+    """
+    return ReIDLoss(
+        num_classes,
+        feature_dim,
+        label_smoothing=cfg.label_smoothing,
+        ls_k=cfg.ls_k,
+        rll_margin=cfg.rll_margin,
+        rll_alpha=cfg.rll_alpha,
+        rll_temperature=cfg.rll_temperature,
+        rll_lam=cfg.rll_lam,
+        rll_variant=cfg.rll_variant,
+        center_weight=cfg.center_weight,
+        center_reduction=cfg.center_reduction,
+        erasing_weight=cfg.erasing_weight,
+        eatt_form=cfg.eatt_form,
+        generator=generator,
+    )

@@ -3,7 +3,7 @@
 `reidlib.memory.footprint` gives torchsummary's count (what Table II printed) and the raw
 `measure_peak_memory`. This module builds the two networks Table II's claim is about (ours and
 a 3D-convolution baseline of the same depth), runs the trainer's own training step
-(`reidlib.training.step.TrainingStep`: forward, Eq. 13, backward, Adam and center steps, with
+(`reidlib.training.build_step`: forward, Eq. 13, backward, Adam and center steps, with
 the full profile's settings in float32) on a `C × K` batch of random clips and reports the peak.
 
 On the CPU the peak is read from the process's resident memory, which the C allocator keeps
@@ -35,7 +35,7 @@ from reidlib.memory.footprint import (
     summary_footprint,
 )
 from reidlib.network import build_network
-from reidlib.training.step import TrainingStep
+from reidlib.training.build import build_step
 
 MEMORY_NETWORKS = ("ours", "3d")
 
@@ -254,7 +254,7 @@ def _measure(
     )
     # the full profile's step in float32; channels-last off, which the 3D baseline lacks
     cfg = load_profile("full").with_overrides(train={"channels_last": False})
-    step = TrainingStep(model, num_classes=num_classes, cfg=cfg, device=dev)
+    step = build_step(model, cfg, num_classes=num_classes, device=dev)
     batch = (clips.to(dev), pids.to(dev), erased.to(dev))
     model.train()
     step(*batch)  # unmeasured: Adam state, allocator and thread-pool set-up

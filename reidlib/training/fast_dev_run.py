@@ -20,11 +20,9 @@ from typing import Any
 
 import torch
 
-from reidlib.config import RunConfig, resolve_weights
-from reidlib.training.pretrain import with_pretrained
+from reidlib.config import RunConfig
+from reidlib.training.build import RUNS_ROOT, build_run
 from reidlib.training.provenance import code_version
-from reidlib.training.runner import RUNS_ROOT, load_dataset
-from reidlib.training.trainer import Trainer
 from reidlib.types import Tracklet
 
 OTHERS_PER_QUERY = 10  # gallery tracklets of other identities per query in the subset
@@ -75,12 +73,12 @@ def fast_dev_run(
     writes `config.json` and `report.json` to `out_dir`. Returns the report."""
     if steps < 1:
         raise ValueError(f"--fast-dev-run takes a number of steps >= 1, got {steps}")
-    cfg = resolve_weights(cfg)  # a missing file stops here, before any data is read
-    dataset = load_dataset(cfg.data, progress=progress, check=check_data)
-    # the stand-in for ImageNet is pre-trained once into runs/, as for a real run
-    cfg = with_pretrained(cfg, runs_root=RUNS_ROOT, device=device, progress=progress)
-    trainer = Trainer(cfg, dataset, device=device, progress=progress)
-    device = trainer.device
+    # built as `reidlib train` builds it; the stand-in for ImageNet is pre-trained once into
+    # runs/, as for a real run, and nothing else is written there (`fit` never runs)
+    trainer = build_run(
+        cfg, device=device, runs_root=RUNS_ROOT, progress=progress, check_data=check_data
+    )
+    cfg, dataset, device = trainer.cfg, trainer.dataset, trainer.device
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     losses, seconds = [], []

@@ -26,9 +26,10 @@ from pathlib import Path
 
 import torch
 
-from reidlib.config import RunConfig, resolve_weights
+from reidlib.config import RunConfig
 from reidlib.config.profiles import PRETRAIN, PRETRAIN_DATA
 from reidlib.data import build_dataset, ensure_synthetic
+from reidlib.training.build import build_run
 from reidlib.training.provenance import code_version
 from reidlib.training.trainer import Trainer
 
@@ -78,8 +79,13 @@ def ensure_pretrained(
     if found is not None:
         return found
     root = ensure_synthetic(Path(runs_root) / DATA_FOLDER, progress=progress, **PRETRAIN_DATA)
-    trainer = Trainer(
-        pcfg, build_dataset("mars", root), out_dir=out, device=device, progress=progress
+    trainer = build_run(
+        pcfg,
+        build_dataset("mars", root),
+        device=device,
+        runs_root=runs_root,
+        out_dir=out,
+        progress=progress,
     )
     trainer.fit()  # resumes, or returns at once when another process finished it meanwhile
     return _export(trainer, out)
@@ -94,9 +100,9 @@ def with_pretrained(
 ) -> RunConfig:
     """`cfg` as `resolve_weights` left it, the stand-in for ImageNet added: for
     `model.init="synthetic"` with no `model.weights`, the pre-trained backbone
-    (`ensure_pretrained`), named in `model.weights` and checked. Any other run (an ImageNet
-    file, random weights, a transfer run, a file already given) is returned as it is, so an
-    ImageNet file is hashed once, by the `resolve_weights` that comes before."""
+    (`ensure_pretrained`), named in `model.weights` by its absolute path. Any other run (an
+    ImageNet file, random weights, a transfer run, a file already given) is returned as it is,
+    so an ImageNet file is hashed once, by the `resolve_weights` that comes before."""
     model = cfg.model
     if (
         model.init != "synthetic"
@@ -105,7 +111,7 @@ def with_pretrained(
     ):
         return cfg
     path = ensure_pretrained(cfg, runs_root=runs_root, device=device, progress=progress)
-    return resolve_weights(replace(cfg, model=replace(model, weights=str(path))))
+    return replace(cfg, model=replace(model, weights=str(path.resolve())))
 
 
 def _exported(out: Path, pcfg: RunConfig) -> Path | None:

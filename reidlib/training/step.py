@@ -10,17 +10,13 @@ is updated.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict
 
 import torch
 import torch.distributed as dist
 from torch import Tensor, nn
-from torch.nn.parallel import DistributedDataParallel
 
 from reidlib.config import RunConfig
-from reidlib.losses import ReIDLoss, make_center_optimizer, step_centers
-from reidlib.network.backbone import OUT_CHANNELS
-from reidlib.training.cpu_conv import use_im2col_weight_grad
+from reidlib.losses import ReIDLoss, step_centers
 from reidlib.training.distributed import DistInfo, gather, gather_with_grad
 from reidlib.types import ReIDOutput
 
@@ -50,52 +46,40 @@ class NonFiniteLossError(RuntimeError):
 class TrainingStep:
     """The network on its device with its loss and optimisers; calling it trains one batch.
 
-    On a CPU the convolutions of tiny feature maps take their weight gradient through im2col
-    (`use_im2col_weight_grad`; same numbers, faster at the quick profile's 32×16).
+    Built by `reidlib.training.build_step`, which makes each part from the run's configuration.
 
     Args:
-        net: the network (a `VideoReIDNet`, or any module returning a `ReIDOutput`).
-        num_classes: N, training identities (the centers' count).
-        cfg: the run configuration (`loss`, and `train.lr`, `weight_decay`, `precision`,
-            `channels_last`).
+        net: the network on `device` (a `VideoReIDNet`, or any module returning a `ReIDOutput`).
+        criterion: the Eq. (13) loss (`build_loss`), on `device`.
+        optimizer: the network's optimiser.
+        center_optimizer: the centers' own optimiser (`make_center_optimizer`).
+        cfg: the run configuration (`loss.center_weight`, `loss.center_reduction`,
+            `train.precision`).
         device: where to train.
         dist: the process group's layout under torchrun; None = one process.
+        model: what the forward pass calls: DDP's wrapper of `net` under DDP; None = `net`.
     """
 
     def __init__(
         self,
         net: nn.Module,
         *,
-        num_classes: int,
+        criterion: ReIDLoss,
+        optimizer: torch.optim.Optimizer,
+        center_optimizer: torch.optim.Optimizer,
         cfg: RunConfig,
         device: torch.device,
         dist: DistInfo | None = None,
+        model: nn.Module | None = None,
     ) -> None:
         if cfg.train.precision == "bf16" and device.type != "cuda":
             raise ValueError(
                 f"train.precision='bf16' is bf16 autocast on CUDA; on {device} train in 'fp32'"
             )
+        self.net, self.model = net, net if model is None else model
+        self.criterion, self.optimizer = criterion, optimizer
+        self.center_optimizer = center_optimizer
         self.cfg, self.device, self.dist = cfg, device, dist or DistInfo()
-        loss_kwargs = asdict(cfg.loss)
-        center_lr = loss_kwargs.pop("center_lr")
-        self.criterion = ReIDLoss(num_classes, OUT_CHANNELS, **loss_kwargs).to(device)
-        net.to(device)
-        if cfg.train.channels_last:
-            net.use_channels_last()
-        if device.type == "cpu":
-            use_im2col_weight_grad(net)
-        self.model: nn.Module = net  # what the forward pass calls (DDP's wrapper under DDP)
-        if self.dist.enabled:
-            if device.type == "cuda":  # SyncBatchNorm supports CUDA only
-                net = nn.SyncBatchNorm.convert_sync_batchnorm(net)
-            ids = [device.index] if device.type == "cuda" else None
-            self.model = DistributedDataParallel(net, device_ids=ids)
-        self.net = net
-        params = [p for p in net.parameters() if p.requires_grad]
-        self.optimizer = torch.optim.Adam(  # fused: one kernel for all tensors (5× on CPU)
-            params, lr=cfg.train.lr, weight_decay=cfg.train.weight_decay, fused=True
-        )
-        self.center_optimizer = make_center_optimizer(self.criterion.center, lr=center_lr)
 
     def autocast(self) -> torch.autocast:
         """bf16 autocast for `train.precision="bf16"` (CUDA only, checked at start); else off."""

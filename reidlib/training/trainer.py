@@ -1,10 +1,11 @@
 """A plain PyTorch trainer for the paper's recipe (§III-B, §III-C, §IV-B).
 
-Adam (lr 3.5e-4, weight decay 5e-4) with the Eq. (2) schedule, the Eq. (13) loss with the
-center loss's own SGD, per-frame random erasing feeding Eq. (12), dense-clip evaluation every
-`eval_every` epochs, an epoch log and resumable checkpoints. Every epoch's randomness (identity
-batches, frame choice, augmentation) is a function of (seed, epoch) alone, so a run resumed from
-its last checkpoint replays the remaining epochs exactly.
+It trains, evaluates and checkpoints what it is handed (`reidlib.training.build_run` builds
+the parts): a `TrainingStep` (the network, the Eq. (13) loss, Adam and the centers' SGD), the
+Eq. (2) schedule and the epoch batches, whose every random choice is a function of
+(seed, epoch) alone (`EpochBatches`), so a run resumed from its last checkpoint replays the
+remaining epochs exactly. Dense-clip evaluation every `eval_every` epochs, an epoch log and
+resumable checkpoints.
 """
 
 from __future__ import annotations
@@ -12,44 +13,35 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import random
 import time
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 import torch.distributed as dist
 from torch import Tensor
+from torch.optim.lr_scheduler import LRScheduler
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-from reidlib.config import RunConfig, resolve_weights
-from reidlib.data import RandomIdentitySampler, VideoDataset
-from reidlib.data.transforms import build_test_transform, build_train_transform
+from reidlib.config import RunConfig
+from reidlib.data import VideoReIDDataset
+from reidlib.data.transforms import build_test_transform
 from reidlib.evaluation import QueryOutcomes
 from reidlib.evaluation.protocol import TrackletEvaluation, evaluate_tracklets
-from reidlib.network import build_network
-from reidlib.network.backbone import load_pretrained
 from reidlib.progress import progress_bar
-from reidlib.seeding import epoch_seed, seed_everything
+from reidlib.training.batches import EpochBatches
 from reidlib.training.checkpoint import (
+    TransferReport,
     link_checkpoint,
     load_checkpoint,
-    load_transfer,
     save_checkpoint,
 )
-from reidlib.training.distributed import (
-    DistInfo,
-    DistributedBatchSampler,
-    average_across_ranks,
-    init_distributed,
-)
+from reidlib.training.distributed import average_across_ranks
 from reidlib.training.lock import run_lock
 from reidlib.training.provenance import code_version
-from reidlib.training.schedule import build_scheduler
 from reidlib.training.step import NonFiniteLossError, TrainingStep
 from reidlib.types import Tracklet
 
@@ -57,103 +49,42 @@ LAST, BEST = "last.pt", "best.pt"
 
 
 class Trainer:
-    """Trains and evaluates one configuration.
+    """Trains and evaluates one configuration with the parts it is handed.
 
     Args:
-        cfg: the run configuration (`reidlib.config.load_profile(...)`).
-        dataset: a loaded dataset (`.train`, `.query`, `.gallery`, `.num_train_pids`).
+        cfg: the run configuration the parts were built from.
+        step: the network with its loss and optimisers (`build_step`).
+        scheduler: the learning-rate schedule of `step.optimizer`, stepped once an epoch.
+        batches: the training batches of each epoch (`EpochBatches`).
+        dataset: the loaded dataset (`.query`, `.gallery`, `.num_train_pids`).
         out_dir: where checkpoints (`last.pt`, `best.pt`), `history.jsonl` and `config.json`
-            go; None keeps everything in memory.
-        device: `torch.device` or name; under torchrun each process takes its LOCAL_RANK GPU.
-        progress: tqdm progress bars.
+            go when `fit` runs; None keeps everything in memory.
+        progress: progress bars (on the main process only).
+        weights_loaded: tensors the network took from its starting file (0: random or transfer).
+        transfer: what a transfer run took from its source checkpoint (Table V), else None.
     """
 
     def __init__(
         self,
         cfg: RunConfig,
-        dataset: Any,
         *,
+        step: TrainingStep,
+        scheduler: LRScheduler,
+        batches: EpochBatches,
+        dataset: VideoReIDDataset,
         out_dir: Path | str | None = None,
-        device: torch.device | str = "cpu",
         progress: bool = True,
+        weights_loaded: int = 0,
+        transfer: TransferReport | None = None,
     ) -> None:
-        self.cfg = cfg
-        self.dist = DistInfo.from_env()
-        self.device = torch.device(device)
-        if self.dist.enabled and self.device.type == "cuda":
-            self.device = torch.device("cuda", self.dist.local_rank)
-            torch.cuda.set_device(self.device)
-        init_distributed(self.dist, self.device)
+        self.cfg, self.step, self.scheduler, self.batches = cfg, step, scheduler, batches
         self.dataset = dataset
         self.out_dir = Path(out_dir) if out_dir is not None else None
+        self.dist, self.device = step.dist, step.device
+        self.net, self.model = step.net, step.model
         self.progress = progress and self.dist.is_main
-        cfg = self.cfg = resolve_weights(cfg)  # the ImageNet file, checked, before any data
-        data, train = cfg.data, cfg.train
-        if (
-            cfg.model.init == "synthetic"
-            and cfg.model.weights is None
-            and not train.init_checkpoint
-        ):
-            raise ValueError(
-                f"{cfg.name}: model.init='synthetic' starts from the backbone pre-trained on "
-                "synthetic identities, and no model.weights names it; reidlib.training.train "
-                "builds it once, or pass reidlib.training.with_pretrained(cfg, runs_root=...)"
-            )
-        self.size = (data.height, data.width)
-
-        seed_everything(train.seed)  # initial weights and centers depend on the seed only
-        net = build_network(
-            backbone=cfg.model.backbone,
-            num_classes=dataset.num_train_pids,
-            input_size=self.size,
-            temporal=cfg.model.temporal,
-            last_stride=cfg.model.last_stride,
-            eq1_form=cfg.model.eq1_form,
-            zero_init_residual=cfg.model.zero_init_residual,
-        )
-        self.weights_loaded = (  # tensors taken from the ImageNet file (0: random or transfer)
-            load_pretrained(net.backbone, cfg.model.weights) if cfg.model.weights else 0
-        )
-        self.transfer = load_transfer(net, train.init_checkpoint) if train.init_checkpoint else None
-        self.step = TrainingStep(
-            net, num_classes=dataset.num_train_pids, cfg=cfg, device=self.device, dist=self.dist
-        )
-        self.net, self.model = self.step.net, self.step.model
-        self.criterion, self.optimizer = self.step.criterion, self.step.optimizer
-        self.center_optimizer = self.step.center_optimizer
-        self.scheduler = build_scheduler(
-            self.optimizer,
-            form=train.lr_form,
-            base_lr=train.lr,
-            milestones=train.milestones,
-            gamma=train.gamma,
-            warmup_epochs=train.warmup_epochs,
-            warmup_factor=train.warmup_factor,
-        )
-        self.sampler = RandomIdentitySampler(
-            [t.pid for t in dataset.train],
-            num_ids_per_batch=data.num_ids_per_batch,
-            num_instances=data.num_instances,
-            seed=train.seed,
-        )
-        if len(self.sampler) == 0:
-            raise ValueError(
-                f"{data.root}: {len(self.sampler.index_by_pid)} training identities cannot fill "
-                f"one batch of data.num_ids_per_batch={data.num_ids_per_batch} identities"
-            )
-        self.batch_sampler = (
-            DistributedBatchSampler(
-                self.sampler, rank=self.dist.rank, world_size=self.dist.world_size
-            )
-            if self.dist.enabled
-            else self.sampler
-        )
-        self.train_set = VideoDataset(
-            dataset.train,
-            clip_len=data.clip_len,
-            sampling=data.sampling,
-            transform=build_train_transform(size=self.size, erasing=data.random_erasing),
-        )
+        self.weights_loaded, self.transfer = weights_loaded, transfer
+        self.size = (cfg.data.height, cfg.data.width)
         self.epoch = 0  # epochs completed
         self.history: list[dict[str, Any]] = []
         self.best_rank1 = -math.inf
@@ -167,25 +98,10 @@ class Trainer:
         """One optimisation step on a batch (`TrainingStep`); every loss term as a float."""
         return self.step(clips, pids, erased)
 
-    def _seed_epoch(self, epoch: int) -> int:
-        seed = epoch_seed(self.cfg.train.seed, epoch) + self.dist.rank
-        random.seed(seed)
-        np.random.seed(seed % 2**32)  # noqa: NPY002 -- the global RNG other code draws from
-        torch.manual_seed(seed)
-        self.sampler.set_epoch(epoch)
-        return seed
-
     def epoch_loader(self, epoch: int) -> DataLoader:
-        """The training batches of 0-based `epoch`: `(clips, pids, camids, erased)`, seeded by
-        (seed, epoch) alone."""
-        seed = self._seed_epoch(epoch)
-        return DataLoader(
-            self.train_set,
-            batch_sampler=self.batch_sampler,
-            num_workers=self.cfg.data.num_workers,
-            pin_memory=self.device.type == "cuda",
-            generator=torch.Generator().manual_seed(seed),  # worker seeds follow (seed, epoch)
-        )
+        """The training batches of 0-based `epoch`: `(clips, pids, camids, erased)`, a function
+        of (seed, epoch) alone."""
+        return self.batches.epoch(epoch)
 
     def train_epoch(self, epoch: int, *, bar: tqdm | None = None) -> dict[str, Any]:
         """Trains 0-based `epoch` and steps the schedule; returns the epoch's log record.
@@ -195,7 +111,7 @@ class Trainer:
             bar: the run's progress bar, advanced by one per step (`fit` passes it).
         """
         self.model.train()
-        lr = self.optimizer.param_groups[0]["lr"]
+        lr = self.step.optimizer.param_groups[0]["lr"]
         sums: dict[str, float] = defaultdict(float)
         start, steps = time.perf_counter(), 0
         for step, (clips, pids, _, erased) in enumerate(self.epoch_loader(epoch), start=1):
@@ -285,7 +201,7 @@ class Trainer:
             if self.progress:
                 print(f"{self.cfg.name}: read back from {self.out_dir} ({total} epochs)")
             return self.history
-        per_epoch = len(self.batch_sampler)
+        per_epoch = len(self.batches)
         shown: dict[str, str] = {}  # the bar's postfix: epoch, its mean loss, last evaluation
         with progress_bar(
             desc=f"training {self.cfg.name}",
@@ -324,12 +240,11 @@ class Trainer:
             "code": json.dumps(code_version()),
             "num_classes": self.dataset.num_train_pids,
             "model": self.net.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "center": self.criterion.center.state_dict(),
-            "center_optimizer": self.center_optimizer.state_dict(),
+            "optimizer": self.step.optimizer.state_dict(),
+            "center": self.step.criterion.center.state_dict(),
+            "center_optimizer": self.step.center_optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
-            "sampler": self.sampler.state_dict(),
-            "rng": {"torch": torch.get_rng_state()},
+            "sampler": self.batches.state_dict(),
             "history": json.dumps(self.history),
             "best_rank1": self.best_rank1,
         }
@@ -343,12 +258,11 @@ class Trainer:
                 f"this run {self.cfg.digest()}); use another out_dir or resume=False"
             )
         self.net.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.criterion.center.load_state_dict(state["center"])
-        self.center_optimizer.load_state_dict(state["center_optimizer"])
+        self.step.optimizer.load_state_dict(state["optimizer"])
+        self.step.criterion.center.load_state_dict(state["center"])
+        self.step.center_optimizer.load_state_dict(state["center_optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
-        self.sampler.load_state_dict(state["sampler"])
-        torch.set_rng_state(state["rng"]["torch"])
+        self.batches.load_state_dict(state["sampler"])
         self.epoch = int(state["epoch"])
         self.history = json.loads(state["history"])
         self.best_rank1 = float(state["best_rank1"])
