@@ -56,6 +56,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# The fast unit tests: pyproject.toml's addopts leave out those marked slow.
 unit: $(STAMP)
 	$(BIN)/python -m pytest
 
@@ -63,9 +64,10 @@ unit: $(STAMP)
 notebooks: $(STAMP)
 	$(BIN)/python -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider $(NOTEBOOKS)
 
-# Notebooks first: tests/test_notebook_results.py then reads what they wrote.
+# Notebooks first: tests/test_notebook_results.py then reads what they wrote. Every test, the
+# slow ones (subprocesses, torchrun, notebook kernels, training runs) included.
 test: lint notebooks
-	REIDLIB_REQUIRE_NOTEBOOK_RESULTS=1 $(BIN)/python -m pytest
+	REIDLIB_REQUIRE_NOTEBOOK_RESULTS=1 $(BIN)/python -m pytest -m "slow or not slow"
 
 format: $(STAMP)
 	$(BIN)/ruff format .

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
 import pytest
 import torch
 
+from reidlib.data import make_synthetic, synthetic_params
 from reidlib.network import build_network
 
 TINY_SIZE = (64, 32)  # frames small enough for CPU tests; feature maps 4×2
@@ -24,3 +29,22 @@ def tiny_net(tiny_net_state):
     net = build_network(backbone="resnet50_ibn_a", num_classes=5, input_size=TINY_SIZE)
     net.load_state_dict(tiny_net_state)
     return net
+
+
+@pytest.fixture(scope="session")
+def synthetic_root(tmp_path_factory) -> Callable[..., Path]:
+    """`synthetic_root(layout, **params)`: the root of the synthetic dataset `make_synthetic`
+    writes for these parameters, generated the first time a test asks for it and shared by
+    every later test of the session that asks for the same one (parameters left at their
+    defaults count as given). Read-only: a test that damages frames copies the root first."""
+    folder = tmp_path_factory.mktemp("synthetic")
+    roots: dict[str, Path] = {}
+
+    def get(layout: str = "mars", **params: Any) -> Path:
+        key = repr(synthetic_params(layout, **params))  # the checked parameters, defaults filled
+        if key not in roots:
+            root = folder / f"{layout}-{len(roots)}"
+            roots[key] = make_synthetic(root, layout=layout, progress=False, **params)
+        return roots[key]
+
+    return get

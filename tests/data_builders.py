@@ -151,3 +151,14 @@ def apple_double(frame: Path) -> Path:
     path = frame.with_name(f"._{frame.name}")
     path.write_bytes(b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X        " + bytes(4070))
     return path
+
+
+# The synthetic MARS layout of the training tests (`synthetic_root("mars", **TINY_MARS)`):
+# 4 training and 4 test identities, 2 cameras, 32×16 frames; one run epoch takes seconds.
+TINY_MARS = {
+    "num_ids": 8,
+    "train_fraction": 0.5,
+    "num_cameras": 2,
+    "seed": 0,
+    "image_size": (32, 16),
+}

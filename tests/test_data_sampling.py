@@ -112,25 +112,26 @@ def test_sampler_batches_hold_c_ids_times_k():
         assert len(batch) == 12 and len(counts) == 3 and set(counts.values()) == {4}
         used += counts
         for pid in counts:
-            chosen = [i for i in batch if PIDS[i] == pid]
-            assert all(PIDS[i] == pid for i in chosen)
             if PIDS.count(pid) >= 4:  # enough tracklets: drawn without replacement
-                assert len(set(chosen)) == 4
-            else:  # fewer than K: every tracklet of the id can repeat
-                assert set(chosen) <= {i for i, p in enumerate(PIDS) if p == pid}
+                assert len({i for i in batch if PIDS[i] == pid}) == 4
     assert len(used) == len(set(used)) == 9  # each id at most once per epoch
 
 
 def test_sampler_replacement_only_when_needed():
     sampler = RandomIdentitySampler(PIDS, num_ids_per_batch=2, num_instances=4, seed=1)
     single = PIDS.index(0)  # id 0 has one tracklet
+    drawn = {1: set(), 2: set()}  # ids 1 and 2: two and three tracklets, fewer than K = 4
     for epoch in range(30):
         for batch in batches(sampler, epoch):
             ids = [PIDS[i] for i in batch]
             if 0 in ids:
                 assert [i for i in batch if PIDS[i] == 0] == [single] * 4
+            for pid in set(ids) & set(drawn):
+                drawn[pid] |= {i for i in batch if PIDS[i] == pid}
             for pid in set(ids) - {0, 1, 2}:
                 assert len({i for i in batch if PIDS[i] == pid}) == 4
+    # drawn with replacement from all of the id's tracklets, not one repeated
+    assert drawn == {pid: {i for i, p in enumerate(PIDS) if p == pid} for pid in drawn}
 
 
 def test_sampler_every_id_once_per_epoch_in_shuffled_order():

@@ -180,6 +180,7 @@ def test_matches_brute_force_at_a_larger_scale_in_float32():
 
 def test_numpy_and_torch_inputs_agree():
     dist, *ids = random_case(5)  # 12 of its 17 queries are valid; some distances are inf
+    assert np.isinf(dist).any()
     cmc_np, map_np = evaluate(dist, *ids)
     cmc_t, map_t = evaluate(torch.from_numpy(dist), *(torch.from_numpy(x) for x in ids))
     np.testing.assert_array_equal(cmc_np, cmc_t)

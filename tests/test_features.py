@@ -49,18 +49,6 @@ def write_tracklet(folder: Path, n: int, *, pid: int = 1, camid: int = 0) -> Tra
     return Tracklet(tuple(frames), pid, camid)
 
 
-def clip_mean_values(n: int, clip_len: int, max_clips: int | None = None) -> list[float]:
-    """By hand: the mean frame index of each dense clip (docs/decisions.md §4 rule)."""
-    clips, c = [], 0
-    while n - c > clip_len:
-        clips.append(list(range(c, c + clip_len)))
-        c += clip_len
-    rest = list(range(c, n))
-    clips.append([rest[i % len(rest)] for i in range(clip_len)])
-    clips = clips if max_clips is None else clips[:max_clips]
-    return [sum(clip) / clip_len for clip in clips]
-
-
 def expected_embedding(net: FrameMeanNet, values: list[float]) -> Tensor:
     means = torch.tensor(values).unsqueeze(1).expand(-1, 3)  # every channel has the clip's mean
     return net.proj(means).mean(dim=0)
@@ -75,7 +63,6 @@ def test_ten_frames_make_three_clips_with_the_tail_padded(tmp_path):
     net = FrameMeanNet().eval()
     emb = embed(net, [write_tracklet(tmp_path / "t", 10)])
     # clips [0-3], [4-7], [8, 9, 8, 9]: means 1.5, 5.5, 8.5
-    assert clip_mean_values(10, 4) == [1.5, 5.5, 8.5]
     torch.testing.assert_close(emb, expected_embedding(net, [1.5, 5.5, 8.5]).unsqueeze(0))
 
 
@@ -87,21 +74,30 @@ def test_single_frame_tracklet_repeats_its_frame(tmp_path):
 
 def test_clips_of_several_tracklets_share_passes_and_stay_apart(tmp_path):
     net = FrameMeanNet().eval()
-    lengths = [10, 1, 23, 4, 5]  # 3 + 1 + 6 + 1 + 2 = 13 clips
-    tracklets = [write_tracklet(tmp_path / f"t{i}", n) for i, n in enumerate(lengths)]
+    # each tracklet's dense clips (docs/decisions.md §4) and their mean frame indices
+    clip_means = {
+        10: [1.5, 5.5, 8.5],  # [0-3], [4-7], [8, 9, 8, 9]
+        1: [0.0],  # [0, 0, 0, 0]
+        23: [1.5, 5.5, 9.5, 13.5, 17.5, 20.75],  # ..., [16-19], [20, 21, 22, 20]
+        4: [1.5],  # [0-3]
+        5: [1.5, 4.0],  # [0-3], [4, 4, 4, 4]
+    }  # 3 + 1 + 6 + 1 + 2 = 13 clips
+    tracklets = [write_tracklet(tmp_path / f"t{i}", n) for i, n in enumerate(clip_means)]
     emb = embed(net, tracklets, chunk=5)
     assert net.batch_sizes == [5, 5, 3]  # packed across tracklets, never more than `chunk`
-    for row, n in zip(emb, lengths):
-        torch.testing.assert_close(row, expected_embedding(net, clip_mean_values(n, 4)))
+    for row, means in zip(emb, clip_means.values()):
+        torch.testing.assert_close(row, expected_embedding(net, means))
 
 
 def test_max_clips_keeps_the_first_clips_like_the_reference_cap(tmp_path):
     net = FrameMeanNet().eval()
     emb = embed(net, [write_tracklet(tmp_path / "t", 300)], max_clips=41)
     assert sum(net.batch_sizes) == 41  # the first 164 frames of 300
-    torch.testing.assert_close(emb[0], expected_embedding(net, clip_mean_values(300, 4, 41)))
+    # clip k holds frames 4k..4k+3: mean 4k + 1.5
+    first_41 = [4 * k + 1.5 for k in range(41)]
+    torch.testing.assert_close(emb[0], expected_embedding(net, first_41))
     emb = embed(net, [write_tracklet(tmp_path / "u", 300)], max_clips=None)
-    torch.testing.assert_close(emb[0], expected_embedding(net, clip_mean_values(300, 4)))
+    torch.testing.assert_close(emb[0], expected_embedding(net, [4 * k + 1.5 for k in range(75)]))
 
 
 def test_equals_a_loop_over_single_tracklets_on_the_real_network(tiny_net, tmp_path):

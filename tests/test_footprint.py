@@ -72,6 +72,7 @@ def peak_in_fresh_process(batch: int) -> int:
     return int(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout)
 
 
+@pytest.mark.slow  # two fresh processes, each importing torch and building a ResNet50
 def test_measured_peak_grows_with_the_batch():
     small, large = peak_in_fresh_process(4), peak_in_fresh_process(16)
     # 12 more clips of 4 frames at 64×32: summary_footprint counts about 6.75 MiB of

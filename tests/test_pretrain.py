@@ -1,117 +1,199 @@
 """The quick profile's stand-in for ImageNet: a backbone pre-trained once on synthetic identities
-of its own, cached as a run keyed by its settings, loaded through the ImageNet path."""
+of its own, cached in the runs folder under the digest of its settings, exported in the ImageNet
+layout under the SHA-256 of its bytes, and loaded by every run that starts from it."""
 
 from __future__ import annotations
 
 import hashlib
-import json
+import shutil
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import torch
 
-from reidlib.config import load_profile
+from reidlib.config import RunConfig, load_profile
 from reidlib.config.profiles import PRETRAIN, PRETRAIN_DATA
-from reidlib.data import make_synthetic, read_manifest
+from reidlib.data import SYNTHETIC_DEFAULTS
 from reidlib.network import build_backbone, load_pretrained
-from reidlib.training import pretrain
+from reidlib.training import pretrain, provenance, train
 from reidlib.training.pretrain import (
     ensure_pretrained,
     pretrain_config,
     pretrain_dir,
     with_pretrained,
 )
-from reidlib.training.runner import load_dataset, train
-from reidlib.training.trainer import Trainer
+from tests.data_builders import TINY_MARS, fingerprint
 
-TINY_DATA = {"num_ids": 8, "train_fraction": 0.5, "num_cameras": 2, "image_size": (32, 16)}
+# The pre-training shrunk to one epoch on 4 identities of 32×16 frames (seconds, not minutes).
+TINY_PRETRAIN_DATA = {"num_ids": 8, "train_fraction": 0.5, "num_cameras": 2, "image_size": (32, 16)}
 TINY_RUN = {
     "data": {"clip_len": 2, "num_ids_per_batch": 2, "num_instances": 2},
     "train": {"epochs": 1, "milestones": (), "eval_every": 1, "eval_chunk": 8},
 }
+QUICK = load_profile("quick")  # model.init = "synthetic": its runs start from the stand-in
+
+
+def test_the_pretraining_follows_the_backbone_input_size_and_last_stride():
+    def made_for(cfg: RunConfig) -> tuple:
+        return cfg.model.backbone, cfg.model.last_stride, cfg.data.height, cfg.data.width
+
+    base = pretrain_config(QUICK)
+    assert made_for(base) == ("resnet50_ibn_a", 1, 32, 16)
+    assert base.model.init == "random"  # trained from scratch, not from itself
+    digests = {base.digest()}
+    for change, expected in [
+        ({"model": {"backbone": "resnet50"}}, ("resnet50", 1, 32, 16)),  # Table I's other row
+        ({"model": {"last_stride": 2}}, ("resnet50_ibn_a", 2, 32, 16)),
+        ({"data": {"height": 64, "width": 32}}, ("resnet50_ibn_a", 1, 64, 32)),
+        ({"data": {"width": 24}}, ("resnet50_ibn_a", 1, 32, 24)),
+    ]:
+        pcfg = pretrain_config(QUICK.with_overrides(**change))
+        assert made_for(pcfg) == expected
+        digests.add(pcfg.digest())
+    assert len(digests) == 5  # each its own pre-training, in its own folder
+
+
+def test_the_pretraining_ignores_the_rest_of_the_target_run():
+    # like ImageNet weights: one stand-in for every dataset, seed, loss and batch of a backbone
+    same = [
+        QUICK.with_overrides(data={"dataset": "prid2011", "root": "elsewhere/prid2011"}),
+        QUICK.with_overrides(data={"clip_len": 8, "num_ids_per_batch": 4}),
+        QUICK.with_overrides(train={"seed": 7, "epochs": 3}, loss={"rll_margin": 0.04}),
+        QUICK.with_overrides(model={"weights_dir": "elsewhere"}),
+    ]
+    assert {pretrain_config(c).digest() for c in same} == {pretrain_config(QUICK).digest()}
+    # its people appear in no synthetic dataset a run trains or is evaluated on
+    assert PRETRAIN_DATA["seed"] not in {p["seed"] for p in SYNTHETIC_DEFAULTS.values()}
+
+
+def test_the_pretraining_folder_does_not_depend_on_how_the_runs_folder_is_written(
+    tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    relative = pretrain_dir(QUICK, runs_root="runs")  # the command line's
+    assert relative.parent == Path("runs")
+    assert relative.name.endswith(pretrain_config(QUICK).digest())
+    # a notebook's absolute path to the same folder shares the pre-training
+    assert pretrain_dir(QUICK, runs_root=tmp_path / "runs") == tmp_path / relative
+    plain = QUICK.with_overrides(model={"backbone": "resnet50"})
+    assert pretrain_dir(plain, runs_root="runs") != relative
+
+
+def test_runs_that_do_not_start_from_the_stand_in_are_left_as_they_are(tmp_path):
+    runs = tmp_path / "runs"
+    untouched = [
+        QUICK.with_overrides(model={"init": "random"}),
+        # an ImageNet run: resolve_weights checked and hashed its file before
+        QUICK.with_overrides(
+            model={"init": "imagenet", "weights": "w/resnet50_ibn_a-0a1b2c3d.pth"}
+        ),
+        QUICK.with_overrides(model={"weights": str(tmp_path / "given.pth")}),  # a file given
+        QUICK.with_overrides(train={"init_checkpoint": str(tmp_path / "last.pt")}),  # Table V
+    ]
+    for cfg in untouched:
+        assert with_pretrained(cfg, runs_root=runs, progress=False) is cfg
+    assert not runs.exists()  # nothing generated, nothing trained
+
+
+# ----------------------------------------------------------- pre-training for real (slow)
+
+
+def tiny_quick(root: Path) -> RunConfig:
+    """A quick-profile run on the tiny synthetic MARS at `root`, shrunk like the pre-training."""
+    return QUICK.with_overrides(
+        data={"root": str(root), "synthetic": False, **TINY_RUN["data"]},
+        train=TINY_RUN["train"],
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Pretrained:
+    cfg: RunConfig  # a run that starts from the stand-in
+    runs: Path  # the runs folder it was pre-trained into
+    path: Path  # the exported backbone file
+    data_before: dict  # `fingerprint` of the folder holding the run's data, before
+    data_after: dict  # and after the pre-training
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    """A tiny target dataset, and the pre-training shrunk to one epoch on 4 identities; the
-    tests of this module share its runs folder (the first to need the backbone builds it)."""
-    folder = tmp_path_factory.mktemp("pretrain")
-    root = make_synthetic(folder / "data" / "mars", seed=0, progress=False, **TINY_DATA)
-    cfg = load_profile("quick").with_overrides(
-        data={"root": str(root), "synthetic": False, **TINY_RUN["data"]},
-        train=TINY_RUN["train"],
-        model={"init": "synthetic"},
-    )
+def pretrained(tmp_path_factory, synthetic_root):
+    """The shrunk pre-training, built once into a runs folder that the tests below share."""
+    cfg = tiny_quick(synthetic_root("mars", **TINY_MARS))
+    runs = tmp_path_factory.mktemp("pretrain") / "runs"
+    data = Path(cfg.data.root).parent
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(pretrain, "PRETRAIN_DATA", {**PRETRAIN_DATA, **TINY_DATA})
+        patch.setattr(pretrain, "PRETRAIN_DATA", {**PRETRAIN_DATA, **TINY_PRETRAIN_DATA})
         patch.setattr(pretrain, "PRETRAIN", PRETRAIN.with_overrides(**TINY_RUN))
-        yield cfg, folder / "runs"
+        before = fingerprint(data)
+        path = ensure_pretrained(cfg, runs_root=runs, progress=False)
+        yield Pretrained(
+            cfg=cfg, runs=runs, path=path, data_before=before, data_after=fingerprint(data)
+        )
 
 
-def test_quick_runs_start_from_the_synthetic_stand_in_for_imagenet():
-    quick, table_row = load_profile("quick"), load_profile("quick", preset="table5_imagenet")
-    assert quick.model.init == table_row.model.init == "synthetic"
-    assert load_profile("full").model.init == "imagenet"
-    assert PRETRAIN.model.init == "random"  # the stand-in itself is trained from scratch
-    assert PRETRAIN_DATA["seed"] not in (0, 1, 2)  # people of no other synthetic dataset
+def files(root: Path) -> dict:
+    """`fingerprint` of the files under `root` (content hash, mode, mtime)."""
+    return {name: v for name, v in fingerprint(root).items() if (root / name).is_file()}
 
 
-def test_pretraining_is_built_once_then_reused(tiny, monkeypatch):
-    cfg, runs = tiny
-    assert not runs.exists()
-    path = ensure_pretrained(cfg, runs_root=runs, progress=False)
-    folder = runs / f"pretrain-{pretrain_config(cfg).digest()}"
-    assert path.parent == folder and (folder / "last.pt").is_file()
-    assert path.name.startswith("resnet50_ibn_a-synthetic-")
+@pytest.mark.slow
+def test_the_export_is_an_imagenet_layout_file_named_by_its_sha256(pretrained):
+    path = pretrained.path
+    assert path.parent == pretrain_dir(pretrained.cfg, runs_root=pretrained.runs)
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
     assert path.name == f"resnet50_ibn_a-synthetic-{sha[:8]}.pth"  # torch hub's convention
     backbone = build_backbone("resnet50_ibn_a")
-    assert load_pretrained(backbone, path) == len(backbone.state_dict())  # the ImageNet layout
-    manifest = read_manifest(runs / "synthetic-pretrain")  # in the runs folder, not by the data
-    assert manifest["params"]["seed"] == PRETRAIN_DATA["seed"]
-    assert not (Path(cfg.data.root).parent / "synthetic-pretrain").exists()
-    assert json.loads((folder / "backbone.json").read_text())["file"] == path.name
-
-    def no_training(self, **_):
-        raise AssertionError("pre-trained again")
-
-    monkeypatch.setattr(Trainer, "fit", no_training)
-    assert ensure_pretrained(cfg, runs_root=runs, progress=False) == path
-    assert path.read_bytes() and hashlib.sha256(path.read_bytes()).hexdigest() == sha
+    assert load_pretrained(backbone, path) == len(backbone.state_dict())  # every tensor
+    # its identities were generated in the runs folder, never beside the user's data
+    assert pretrained.data_after == pretrained.data_before
 
 
-def test_the_cache_is_keyed_by_the_pretraining_settings(tiny):
-    cfg, runs = tiny
-    plain = cfg.with_overrides(model={"backbone": "resnet50"})  # Table I's other row
-    larger = cfg.with_overrides(data={"height": 64, "width": 32})
-    seeded = cfg.with_overrides(train={"seed": 7}, loss={"rll_margin": 0.04})
-    digests = {pretrain_config(c).digest() for c in (cfg, plain, larger)}
-    assert len(digests) == 3
-    # like ImageNet weights, the stand-in does not depend on the target run's seed or losses
-    same = {pretrain_config(c).digest() for c in (cfg, seeded)}
-    assert len(same) == 1
-    # nor on how the runs folder is written: the command line's "runs", a notebook's full path
-    named = {pretrain_dir(cfg, runs_root=r).name for r in ("runs", Path.cwd() / "runs", runs)}
-    assert len(named) == 1
-
-
-def test_a_run_loads_the_pretrained_backbone_and_names_it_in_its_digest(tiny):
-    cfg, runs = tiny
-    with pytest.raises(ValueError, match="pre-trained on synthetic identities"):
-        Trainer(cfg, load_dataset(cfg.data, progress=False), progress=False)
+@pytest.mark.slow
+def test_a_second_call_reuses_the_export_and_writes_nothing(pretrained):
+    cfg, runs = pretrained.cfg, pretrained.runs
+    before = files(runs)
+    assert ensure_pretrained(cfg, runs_root=runs, progress=False) == pretrained.path
     resolved = with_pretrained(cfg, runs_root=runs, progress=False)
-    weights = Path(resolved.model.weights)
-    assert weights.name.startswith("resnet50_ibn_a-synthetic-") and weights.is_file()
-    trainer = train(cfg, runs_root=runs, progress=False, check_data=False)
-    assert trainer.cfg.model.weights == str(weights)
+    assert Path(resolved.model.weights).resolve() == pretrained.path.resolve()
+    assert files(runs) == before  # not trained, exported or touched again
+
+
+def run_by_other_code(monkeypatch) -> None:
+    """Every reidlib module now sees another `code_version()`, as after an edit to a loss."""
+    current = provenance.code_version
+    other = {"version": "0.0.0", "sources": "0" * 12}
+    for name, module in list(sys.modules.items()):
+        if name.startswith("reidlib") and getattr(module, "code_version", None) is current:
+            monkeypatch.setattr(module, "code_version", lambda: other)
+
+
+@pytest.mark.slow
+def test_an_export_made_by_other_code_is_trained_again(pretrained, tmp_path, monkeypatch):
+    runs = tmp_path / "runs"
+    shutil.copytree(pretrained.runs, runs)
+    folder = pretrain_dir(pretrained.cfg, runs_root=runs)
+    before = files(folder)
+    run_by_other_code(monkeypatch)
+    again = ensure_pretrained(pretrained.cfg, runs_root=runs, progress=False)
+    after = files(folder)
+    assert again.parent == folder and again.name in after
+    retrained = [name for name in before if name.endswith(".pt") and after[name] != before[name]]
+    assert retrained, sorted(before)  # its checkpoints were written again, not only the export
+    # the new export is this code's: the next call reuses it
+    assert ensure_pretrained(pretrained.cfg, runs_root=runs, progress=False) == again
+    assert files(folder) == after
+
+
+@pytest.mark.slow
+def test_a_quick_run_fine_tunes_the_stand_in_and_names_it_in_its_digest(pretrained):
+    cfg, path = pretrained.cfg, pretrained.path
+    trainer = train(cfg, runs_root=pretrained.runs, progress=False, check_data=False)
+    assert Path(trainer.cfg.model.weights).resolve() == path.resolve()
     assert trainer.weights_loaded == len(build_backbone("resnet50_ibn_a").state_dict())
+    resolved = with_pretrained(cfg, runs_root=pretrained.runs, progress=False)
     assert trainer.out_dir.name == f"mars-{resolved.digest()}" != f"mars-{cfg.digest()}"
-    loaded = torch.load(weights, weights_only=True)
+    loaded = torch.load(path, weights_only=True)
     trained = trainer.net.backbone.state_dict()
     assert not torch.equal(loaded["conv1.weight"], trained["conv1.weight"])  # fine-tuned
-    # a transfer run (Table V) takes every tensor from its source instead
-    transfer = cfg.with_overrides(train={"init_checkpoint": str(trainer.out_dir / "last.pt")})
-    assert with_pretrained(transfer, runs_root=runs).model.weights is None
-    # an ImageNet run is left as resolve_weights made it: its file is hashed there, once
-    imagenet = cfg.with_overrides(model={"init": "imagenet", "weights": str(weights)})
-    assert with_pretrained(imagenet, runs_root=runs) is imagenet
