@@ -6,6 +6,7 @@ nb = start_notebook("04_clip_length", profile=PROFILE, dataset=DATASET, data_roo
                     device=DEVICE, seed=SEED, out_dir=OUT_DIR)
 t8 = nb.train("table3_t8")            # trained once, then read from runs/<dataset>-<digest>/
 nb.write_metrics(runs=[...])          # figures/<profile>/04_clip_length/metrics.json
+nb.finish()                           # an error naming any PNG saved there but never shown
 ```
 """
 
@@ -26,7 +27,7 @@ from reidlib.ablation import Ablation, PaperTable, train_chain, train_rows
 from reidlib.claims import Verdict, check_claims
 from reidlib.config import RunConfig, load_profile, parse_splits, splits_for
 from reidlib.evaluation import QueryOutcomes
-from reidlib.plotting import save as saved_figures
+from reidlib.plotting.page import FigureLog
 from reidlib.records import RunResult, TableRow, init_label, run_result
 from reidlib.results import device_name, figures_dir, paper_vs_ours, write_metrics, write_table
 from reidlib.seeding import resolve_device, seed_everything
@@ -34,8 +35,6 @@ from reidlib.training.build import RUNS_ROOT
 
 if TYPE_CHECKING:
     from reidlib.training.trainer import Trainer
-
-SHOWN: set[int] = set()  # ids of the figures rendered onto the notebook page
 
 
 @dataclass
@@ -53,6 +52,7 @@ class NotebookRun:
     seed: int
     out_dir: Path  # figures/<profile>/<stem>/ unless the notebook was given another
     generator: torch.Generator
+    figures: FigureLog  # the PNGs this run saves under out_dir, and which reached the page
     progress: bool = True
     started: float = field(default_factory=time.time)
 
@@ -192,19 +192,24 @@ class NotebookRun:
         name = cfg.name if cfg is not None else f"{self.profile} profile"
         return f"{name} · {init_label(cfg or self.config())} · {self.device_label}"
 
+    def show(self, fig: Figure) -> None:
+        """Displays `fig` mid-cell (a cell ending with a plotting call shows its figure without
+        this) and records it as shown, for `finish`."""
+        self.figures.show(fig)
+
     def finish(self) -> None:
-        """Checks that every figure this notebook saved under `out_dir` was also shown on its
-        page (a figure left as a file only is an error naming it)."""
-        missing = [
-            path
-            for fig, path in saved_figures.SAVED
-            if id(fig) not in SHOWN and path.is_relative_to(self.out_dir)
-        ]
-        saved_figures.SAVED.clear()
-        if missing:
+        """Checks that every PNG this notebook saved under `out_dir` shows a figure that also
+        reached its page, and stops watching its cells.
+
+        Raises:
+            RuntimeError: naming each PNG whose figure was saved but never shown.
+        """
+        self.figures.unwatch()
+        unshown = self.figures.unshown()
+        if unshown:
             raise RuntimeError(
-                f"figures saved but not shown on the page: {[str(p) for p in missing]} (end a "
-                "cell with the plotting call, or display() it)"
+                f"{', '.join(map(str, unshown))}: saved but never shown on the page (end a "
+                "cell with the plotting call, or pass the figure to nb.show)"
             )
 
     def save_table(self, table: pd.DataFrame, name: str) -> pd.DataFrame:
@@ -215,25 +220,13 @@ class NotebookRun:
         return self.out_dir / name
 
 
-def _show_figures_inline() -> None:
-    """In a Jupyter kernel: figures render as PNG where a cell returns or displays them (the
-    inline backend, even when pyplot is never imported), and each rendering is remembered."""
+def _ipython_shell() -> Any:
+    """The IPython shell running this code (a Jupyter kernel's), or None outside IPython."""
     try:
         from IPython import get_ipython
     except ImportError:
-        return
-    shell = get_ipython()
-    if shell is None:
-        return
-    shell.run_line_magic("matplotlib", "inline")
-    png = shell.display_formatter.formatters["image/png"]
-    render = png.lookup_by_type(Figure)
-
-    def rendered(fig: Figure) -> bytes | None:
-        SHOWN.add(id(fig))
-        return render(fig)
-
-    png.for_type(Figure, rendered)
+        return None
+    return get_ipython()
 
 
 def notebook_repo(start: Path | None = None) -> Path:
@@ -261,7 +254,8 @@ def start_notebook(
     out_dir: str = "",
     progress: bool = True,
 ) -> NotebookRun:
-    """Seeds everything, resolves the device and creates the output folder.
+    """Seeds everything, resolves the device and creates the output folder; in a Jupyter
+    kernel, figures show inline and the run watches which of them reach the page (`finish`).
 
     Args:
         stem: the notebook's file name without `.ipynb`.
@@ -274,9 +268,9 @@ def start_notebook(
     if profile not in ("quick", "full"):
         raise ValueError(f"PROFILE must be 'quick' or 'full', got {profile!r}")
     generator = seed_everything(seed)
-    _show_figures_inline()
-    pd.set_option("display.precision", 3)  # tables of losses and rates, readable
     repo = notebook_repo()
+    out = repo / out_dir if out_dir else figures_dir(repo, profile, stem)
+    out.mkdir(parents=True, exist_ok=True)
     run = NotebookRun(
         stem=stem,
         profile=profile,
@@ -287,9 +281,13 @@ def start_notebook(
         splits=parse_splits(str(splits)),  # papermill -p turns "0" into 0
         device=resolve_device(device),
         seed=seed,
-        out_dir=repo / out_dir if out_dir else figures_dir(repo, profile, stem),
+        out_dir=out,
         generator=generator,
+        figures=FigureLog(out),
         progress=progress,
     )
-    run.out_dir.mkdir(parents=True, exist_ok=True)
+    shell = _ipython_shell()
+    if shell is not None:  # in a kernel: figures render where a cell returns them, as PNG
+        shell.run_line_magic("matplotlib", "inline")  # (bare `Figure`s too, without pyplot)
+        run.figures.watch(shell)
     return run

@@ -10,6 +10,7 @@ import json
 import platform
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -160,21 +161,29 @@ def paper_vs_ours(
     return table
 
 
-def show_number(value: Any) -> str:
-    """A table cell for reading: "–" where there is no value, a number with up to two
-    decimals, anything else as it reads."""
+def show_number(value: Any, *, decimals: int = 2) -> str:
+    """A table cell for reading: "–" where there is no value, a number with up to `decimals`
+    decimals (`decimals` significant digits where that would read 0), anything else as it
+    reads."""
     if isinstance(value, bool | str | list | tuple | dict):
         return str(value)
     if value is None or pd.isna(value):
         return "–"
     if isinstance(value, int | float | np.number):
-        return f"{value:.2f}".rstrip("0").rstrip(".")
+        if value != 0 and abs(value) < 0.5 * 10**-decimals:
+            return f"{value:.{decimals}g}"
+        return f"{value:.{decimals}f}".rstrip("0").rstrip(".")
     return str(value)
 
 
-def show_table(table: pd.DataFrame, *, caption: str = "") -> Styler:
-    """`table` for reading: no index, "–" for empty cells, numbers without trailing zeros."""
-    return table.style.hide(axis="index").format(show_number).set_caption(caption)
+def show_table(
+    table: pd.DataFrame, *, caption: str = "", index: bool = False, decimals: int = 2
+) -> Styler:
+    """`table` for reading: "–" for empty cells, numbers to `decimals` decimals without
+    trailing zeros (`show_number`), the index only with `index=True`. Formats this table's
+    display only; no pandas option changes."""
+    shown = table.style.format(partial(show_number, decimals=decimals)).set_caption(caption)
+    return shown if index else shown.hide(axis="index")
 
 
 def show_intervals(table: pd.DataFrame) -> Styler:

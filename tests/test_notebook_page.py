@@ -40,12 +40,14 @@ def test_every_saved_figure_is_an_image_on_the_page(tmp_path):
             'plot_lr_schedules(curves, out=nb.path("a.png"))',
             # a figure kept in a variable and shown at the end of its cell
             'fig = plot_lr_schedules(curves, out=nb.path("b.png"))\nsteps = 10\nfig',
+            # figures shown mid-cell
+            'for name in ("c.png", "d.png"):\n    nb.show(plot_lr_schedules(curves, out=nb.path(name)))',
             "nb.finish()",
         ],
     )
     saved = sorted(p.name for p in (tmp_path / "figures").glob("*.png"))
-    assert saved == ["a.png", "b.png"]
-    assert len(outputs(notebook, "image/png")) == 2  # one image per saved figure
+    assert saved == ["a.png", "b.png", "c.png", "d.png"]
+    assert len(outputs(notebook, "image/png")) == 4  # one image per saved figure
     bare = [o for o in outputs(notebook, "text/plain") if "image/png" not in o["data"]]
     assert not any("<Figure size" in o["data"]["text/plain"] for o in bare)  # no bare repr
     streams = [o for c in notebook.cells for o in c.outputs if o.output_type == "stream"]
@@ -54,7 +56,7 @@ def test_every_saved_figure_is_an_image_on_the_page(tmp_path):
 
 @pytest.mark.slow
 def test_a_figure_left_as_a_file_is_named_by_finish(tmp_path):
-    with pytest.raises(CellExecutionError, match=r"figures saved but not shown.*hidden\.png"):
+    with pytest.raises(CellExecutionError, match=r"hidden\.png: saved but never shown"):
         run_probe(
             tmp_path,
             ['plot_lr_schedules(curves, out=nb.path("hidden.png"))\nsteps = 10', "nb.finish()"],

@@ -7,6 +7,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
+import pandas as pd
 import pytest
 from matplotlib.colors import to_hex
 
@@ -24,6 +25,7 @@ from reidlib.plotting import (
     plot_rank_lists,
 )
 from reidlib.plotting.rank_lists import MATCH, NON_MATCH
+from reidlib.results import show_number, show_table
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -264,3 +266,20 @@ def test_recorded_paths_are_relative_to_the_repository(tmp_path):
     assert recorded.train.init_checkpoint == "runs/x.pt"
     assert nb.relative(nb.repo.parent / "elsewhere") == "../elsewhere"
     assert nb.relative("figures/quick") == "figures/quick"
+
+
+def test_tables_are_formatted_where_shown():
+    values = (1.23456, 0.000125, 0.35, 12, 0.0, None)
+    assert [show_number(v, decimals=3) for v in values] == [
+        "1.235",
+        "0.000125",
+        "0.35",
+        "12",
+        "0",
+        "–",
+    ]
+    assert show_number(0.004) == "0.004"  # a value too small for two decimals never reads 0
+    table = pd.DataFrame({"loss": [1.23456, 0.5]}, index=pd.Index(["ID", "RLL"], name="term"))
+    with_index = show_table(table, index=True, decimals=3).to_html()
+    assert ">RLL</th>" in with_index and ">1.235</td>" in with_index and ">0.5</td>" in with_index
+    assert ">RLL</th>" not in show_table(table).to_html()  # the index is shown on request

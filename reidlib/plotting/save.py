@@ -1,6 +1,4 @@
-"""Saving a figure where a plotting function was asked to (`out=`), and remembering it, so that
-a notebook can check that every figure it saved also reached its page
-(`reidlib.notebook.NotebookRun.finish`)."""
+"""Saving a figure where a plotting function was asked to (`out=`)."""
 
 from __future__ import annotations
 
@@ -8,13 +6,14 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
-SAVED: list[tuple[Figure, Path]] = []  # every figure saved in this process, in order
-
 
 def save_figure(fig: Figure, out: Path | str | None, *, dpi: int = 120) -> Figure:
-    """Saves `fig` as PNG at `out` (folders created) when `out` is given; returns `fig`."""
+    """Saves `fig` as PNG at `out` (folders created) when `out` is given, and names the figure
+    after its file (`fig.get_label()`, the absolute path), which is how a notebook tells which
+    file a figure on its page is (`reidlib.plotting.page`); returns `fig`."""
     if out is not None:
-        Path(out).parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(out, dpi=dpi)
-        SAVED.append((fig, Path(out)))
+        path = Path(out).resolve()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=dpi)
+        fig.set_label(str(path))
     return fig
