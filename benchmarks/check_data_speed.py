@@ -2,14 +2,14 @@
 and what it predicts for real MARS.
 
 For each layout at its synthetic defaults: the CPU time per frame in one process of PIL's
-`Image.open` + `verify`, of the whole `check_frame`, and of the JPEG end-of-image check alone (a
-seek and a 2-byte read); `check_dataset` as a user runs it; on the frames listed `--copies` times
+`Image.open` + `verify` and of the whole `check_frame` (with the JPEG end-of-image check);
+`check_dataset` as a user runs it; on the frames listed `--copies` times
 through symbolic links (so that starting the workers is a small part of the time), worker
 processes against threads and three chunk sizes; and a run after evicting the frames' cached
 contents (`posix_fadvise(DONTNEED)`; inodes stay cached), whose extra time per frame is the
 wait for the disk. Writes `benchmarks/results/check_data_speed.json`.
 
-    venv/bin/python benchmarks/check_data_speed.py   # data/synthetic/<layout>, made if missing
+    PYTHONPATH=. venv/bin/python benchmarks/check_data_speed.py   # data/synthetic/<layout>, made if missing
 """
 
 from __future__ import annotations
@@ -23,10 +23,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import torch
-from common import RESULTS_DIR, machine_info, write_results
 from PIL import Image
 
+from reidlib.benchmarking import result_header, write_result
 from reidlib.data import (
     Tracklet,
     VideoReIDDataset,
@@ -37,7 +36,7 @@ from reidlib.data import (
 )
 from reidlib.data.check import CHUNK_SIZE
 
-RESULTS = RESULTS_DIR / "check_data_speed.json"
+RESULTS = Path(__file__).resolve().parent / "results" / "check_data_speed.json"
 MARS_FRAMES, MARS_CORES = 1_191_003, 8  # real MARS (JPEG 256×128), the target machine's cores
 LAYOUTS = {"mars": "JPEG", "prid2011": "PNG"}
 CHUNK_SIZES = (64, 256, 1024)
@@ -50,10 +49,8 @@ def verify_only(path: str) -> None:
 
 
 def cpu_seconds(run: Callable[[], Any], *, repeats: int) -> float:
-    """The least CPU time of this process over `repeats` calls of `run()`.
-
-    CPU time, not wall time: on a shared machine it is what the work costs, whoever else runs.
-    """
+    """The least CPU time of this process over `repeats` calls of `run()` (on a shared
+    machine what the work costs, whoever else runs)."""
     times = []
     for _ in range(repeats):
         start = time.process_time()
@@ -62,31 +59,12 @@ def cpu_seconds(run: Callable[[], Any], *, repeats: int) -> float:
     return min(times)
 
 
-def tail_read_seconds(paths: list[str], *, batch: int = 256) -> float:
-    """CPU time of the end-of-image check alone: a seek and a 2-byte read on open files."""
-    total = 0.0
-    for i in range(0, len(paths), batch):  # a batch at a time, within the open-file limit
-        files = [open(path, "rb") for path in paths[i : i + batch]]
-        start = time.process_time()
-        for file in files:
-            file.seek(-2, os.SEEK_END)
-            file.read(2)
-        total += time.process_time() - start
-        for file in files:
-            file.close()
-    return total
-
-
 def per_frame_us(paths: list[str], *, repeats: int) -> dict[str, float]:
     """CPU microseconds per frame in one process, files cached."""
     verify = cpu_seconds(lambda: [verify_only(p) for p in paths], repeats=repeats)
     full = cpu_seconds(lambda: [check_frame(p) for p in paths], repeats=repeats)
-    tail = min(tail_read_seconds(paths) for _ in range(repeats))
-    return {
-        "open_verify_us": round(verify / len(paths) * 1e6, 2),
-        "check_frame_us": round(full / len(paths) * 1e6, 2),
-        "end_marker_check_us": round(tail / len(paths) * 1e6, 2),
-    }
+    us = {"open_verify_us": verify / len(paths) * 1e6, "check_frame_us": full / len(paths) * 1e6}
+    return {k: round(v, 2) for k, v in us.items()}
 
 
 def listing_us(*, frames: int = 120_000, repeats: int) -> float:
@@ -151,16 +129,11 @@ def run(dataset: VideoReIDDataset, **kwargs: Any) -> dict[str, Any]:
     }
 
 
-def measure_layout(
-    layout: str, root: Path, *, copies: int, repeats: int, cores: int
-) -> dict[str, Any]:
+def measure_layout(layout: str, *, root: Path, copies: int, repeats: int, cores: int) -> dict:
     """Every measurement on one synthetic layout."""
     dataset = build_dataset(layout, root)
-    paths = list(
-        dict.fromkeys(
-            str(f) for t in (*dataset.train, *dataset.query, *dataset.gallery) for f in t.frames
-        )
-    )
+    tracklets = (*dataset.train, *dataset.query, *dataset.gallery)
+    paths = list(dict.fromkeys(str(f) for t in tracklets for f in t.frames))
     run(dataset, workers=1)  # warm the page cache
     out: dict[str, Any] = {"frames": len(paths), "serial": per_frame_us(paths, repeats=repeats)}
     out["as_run"] = [run(dataset, workers=w) for w in sorted({1, cores})]
@@ -210,37 +183,36 @@ def predict_mars(mars: dict[str, Any], *, listing: float) -> dict[str, Any]:
         "files_cached_s": round(cached_s, 1),
         "files_evicted_parallel_reads_s": round(cached_s + read_s / MARS_CORES, 1),
         "files_evicted_serial_reads_s": round(cached_s + read_s, 1),
-        "assumptions": "JPEG header parsing costs the same for 256x128 frames as for the "
-        "synthetic 128x64 ones (verify decodes no pixels); this CPU's per-frame cost; 8 idle "
-        "cores; read waits of this machine's virtual disk, with its 8 readers served at once "
-        "(parallel) or one at a time (serial). A cold spinning disk is slower than both.",
+        "assumptions": "a 256x128 JPEG header costs what a synthetic 128x64 one does (verify "
+        "decodes no pixels); this CPU; 8 idle cores; this machine's disk, its 8 readers served "
+        "at once (parallel) or one at a time (serial); a cold spinning disk is slower",
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--root", type=Path, default=Path("data/synthetic"), help="layouts under ROOT/<layout>"
-    )
+    parser.add_argument("--root", type=Path, default=Path("data/synthetic"), help="ROOT/<layout>")
     parser.add_argument("--copies", type=int, default=10, help="links per frame for scaling")
     parser.add_argument("--repeats", type=int, default=5, help="passes per CPU-time figure")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
-    info = machine_info(torch.device("cpu"))
-    cores = info["cpu_cores_usable"]
+    header = result_header(
+        "check_dataset (PIL open + verify, JPEG end-of-image marker) over every distinct frame "
+        "of train, query and gallery; synthetic layouts at their defaults",
+        device="cpu",
+    )
+    cores = header["machine"]["cpu_cores_usable"]
     listing = listing_us(repeats=args.repeats)
     layouts = {}
     for layout, kind in LAYOUTS.items():
         root = ensure_synthetic(args.root / layout, layout=layout, progress=False)
         measured = measure_layout(
-            layout, root, copies=args.copies, repeats=args.repeats, cores=cores
+            layout, root=root, copies=args.copies, repeats=args.repeats, cores=cores
         )
         layouts[layout] = {"format": kind, **measured}
         print(f"{layout}: {layouts[layout]['serial']}")
     report = {
-        "machine": info,
-        "what": "check_dataset (PIL open + verify, JPEG end-of-image marker) over every distinct "
-        "frame of train, query and gallery; synthetic layouts at their defaults",
+        **header,
         "layouts": layouts,
         "listing_us_per_frame": listing,
         "real_mars_prediction": predict_mars(layouts["mars"], listing=listing),
@@ -249,7 +221,7 @@ def main() -> None:
         "workers than idle cores they show contention, not scaling. Threads share the GIL "
         "over Python-level header parsing.",
     }
-    write_results(report, args.out)
+    print(f"written to {write_result(report, args.out)}")
 
 
 if __name__ == "__main__":

@@ -1,13 +1,14 @@
 """Data layer speed: the training loader's frames per second, and synthetic generation time.
 
-Loader: the training pipeline of the paper (decode a JPEG frame, resize to 224×112, flip, pad,
-crop, normalise, random erasing), restricted random sampling of T = 4 frames per tracklet and
-C × K = 8 × 4 identity batches over the default synthetic MARS layout, with 0, 2 and 4 DataLoader
-workers. Frames per second are measured after the first batch (worker start-up is reported
-separately). Generation: `make_synthetic` of each layout at its defaults. Writes
+Loader: the full profile's training batches (`reidlib.training.epoch_batches`: decode a JPEG
+frame, resize to 224×112, flip, pad, crop, normalise, random erasing; T = 4 restricted random
+frames per tracklet; C × K = 8 × 4 identity batches) over the default synthetic MARS layout,
+with 0, 2 and 4 DataLoader workers, the main process on one torch thread (and, with 0
+workers, also on torch's default). Frames per second are measured after the warm-up (worker
+start-up, timed apart). Generation: `make_synthetic` of each layout at its defaults. Writes
 `benchmarks/results/data_speed.json`.
 
-    venv/bin/python benchmarks/data_speed.py
+    PYTHONPATH=. venv/bin/python benchmarks/data_speed.py   # about 2 min
 """
 
 from __future__ import annotations
@@ -18,41 +19,14 @@ import time
 from pathlib import Path
 
 import torch
-from common import RESULTS_DIR, machine_info, time_loader, write_results
 
-from reidlib.data import (
-    SYNTHETIC_DEFAULTS,
-    Mars,
-    VideoDataset,
-    build_train_transform,
-    make_synthetic,
-    read_manifest,
-)
+from reidlib.benchmarking import result_header, time_loader, write_result
+from reidlib.config import load_profile
+from reidlib.data import SYNTHETIC_DEFAULTS, Mars, make_synthetic, read_manifest
+from reidlib.training import epoch_batches
+from reidlib.training.distributed import DistInfo
 
-RESULTS = RESULTS_DIR / "data_speed.json"
-SIZE = (224, 112)  # network input, docs/decisions.md §3
-CLIP_LEN, NUM_IDS_PER_BATCH, NUM_INSTANCES = 4, 8, 4
-
-
-def time_generation(workdir: Path) -> dict[str, dict]:
-    """Seconds to write each layout at its default size."""
-    out = {}
-    for layout in SYNTHETIC_DEFAULTS:
-        start = time.perf_counter()
-        root = make_synthetic(workdir / layout, layout=layout, progress=False)
-        seconds = time.perf_counter() - start
-        manifest = read_manifest(root)
-        frames = manifest["counts"]["frames"]
-        out[layout] = {
-            "seconds": round(seconds, 2),
-            "frames": frames,
-            "frames_per_s": round(frames / seconds),
-            "bytes": sum(p.stat().st_size for p in root.rglob("*") if p.is_file()),
-            "counts": manifest["counts"],
-            "params": manifest["params"],
-        }
-        print(f"generation {layout}: {seconds:.2f} s for {frames} frames")
-    return out
+RESULTS = Path(__file__).resolve().parent / "results" / "data_speed.json"
 
 
 def main() -> None:
@@ -61,51 +35,48 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=40, help="timed batches per setting")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
-    info = machine_info(torch.device("cpu"))
+    header = result_header("training loader frames/s and synthetic generation", device="cpu")
+    generation, loader = {}, []
     with tempfile.TemporaryDirectory(prefix="reidlib-data-speed-") as tmp:
-        generation = time_generation(Path(tmp))
-        train = Mars(Path(tmp) / "mars").train
-        dataset = VideoDataset(train, clip_len=CLIP_LEN, transform=build_train_transform(size=SIZE))
-        batching = {
-            "pids": [t.pid for t in train],
-            "num_ids_per_batch": NUM_IDS_PER_BATCH,
-            "num_instances": NUM_INSTANCES,
-            "clip_len": CLIP_LEN,
-        }
+        for layout in SYNTHETIC_DEFAULTS:
+            start = time.perf_counter()
+            root = make_synthetic(Path(tmp) / layout, layout=layout, progress=False)
+            seconds, manifest = time.perf_counter() - start, read_manifest(root)
+            frames = manifest["counts"]["frames"]
+            generation[layout] = {"seconds": round(seconds, 2), "frames": frames}
+            generation[layout]["frames_per_s"] = round(frames / seconds)
+            generation[layout]["bytes"] = sum(p.stat().st_size for p in root.rglob("*"))
+            generation[layout].update(counts=manifest["counts"], params=manifest["params"])
+            print(f"generation {layout}: {seconds:.2f} s for {frames} frames")
+        dataset = Mars(Path(tmp) / "mars")
         default_threads = torch.get_num_threads()
-        loader = [
-            time_loader(dataset, num_workers=w, batches=args.batches, main_threads=1, **batching)
-            for w in args.workers
-        ]
+        settings = [(w, 1, args.batches) for w in args.workers]
         if 0 in args.workers and default_threads > 1:  # intra-op threads on per-frame ops
-            loader.insert(
-                1,
-                time_loader(
-                    dataset,
-                    num_workers=0,
-                    batches=max(args.batches // 4, 1),
-                    main_threads=default_threads,
-                    **batching,
-                ),
-            )
-    cores = info["cpu_cores_usable"]
+            settings.insert(1, (0, default_threads, max(args.batches // 4, 1)))
+        for workers, threads, batches in settings:
+            cfg = load_profile("full").with_overrides(data={"num_workers": workers})
+            epochs = epoch_batches(cfg, dataset, dist=DistInfo(), device=torch.device("cpu"))
+            torch.set_num_threads(threads)
+            run = time_loader(epochs.epoch, batches=batches, warmup=1 + 2 * workers)
+            torch.set_num_threads(default_threads)
+            loader.append({"num_workers": workers, "main_process_torch_threads": threads, **run})
+            print(f"loader, {workers} workers, {threads} threads: {run['frames_per_s']} frames/s")
+    cores = header["machine"]["cpu_cores_usable"]
     report = {
-        "machine": info,
+        **header,
         "loader": {
-            "what": "decode + train transform (resize 224x112, flip, pad 10, crop, normalise, "
-            "random erasing), T=4 restricted random frames, batches of 8 ids x 4 tracklets, "
-            "synthetic MARS layout at its defaults (JPEG 128x64 frames)",
-            "input_size": list(SIZE),
+            "what": "the full profile's training batches (decode, resize 224x112, flip, pad 10, "
+            "crop, normalise, random erasing; T=4 restricted random frames; 8 ids x 4 "
+            "tracklets) over the synthetic MARS layout at its defaults (JPEG 128x64 frames)",
             "runs": loader,
-            "note": f"{cores} usable cores: more than {cores} workers oversubscribe the CPU, "
-            "so their numbers show contention, not scaling. Workers run torch with one thread; "
-            "the main process is timed with one thread, and (0 workers) also with torch's "
-            "default, where per-frame tensor ops pay for thread synchronisation when the "
-            "machine is busy. The machine is shared, so see load_average_at_start.",
+            "note": f"{cores} usable cores: more workers oversubscribe the CPU, so their figures "
+            "show contention, not scaling. Workers run torch with one thread; with 0 workers "
+            "torch's default threads pay for synchronisation on per-frame tensor ops when the "
+            "machine is busy (see load_average_at_start).",
         },
         "generation": generation,
     }
-    write_results(report, args.out)
+    print(f"written to {write_result(report, args.out)}")
 
 
 if __name__ == "__main__":

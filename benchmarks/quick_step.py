@@ -1,71 +1,59 @@
 """Seconds per training step of the quick profile on CPU, with and without its CPU speed-ups.
 
-The quick profile (32×16 frames, B = 32 clips × T = 4, ResNet50-IBN-a, last stride 1) runs
-layer3 and layer4 on 2×1 feature maps, where oneDNN's convolution weight gradient is slow on
-CPU. This times `Trainer.train_step` on the same preloaded batches of the synthetic MARS layout
-in three set-ups, each from the same seeded network:
+The quick profile (32×16, B = 32 clips × T = 4, ResNet50-IBN-a, last stride 1) runs layer3-4
+on 2×1 maps, where oneDNN's convolution weight gradient is slow on CPU. Each set-up is a run of
+`reidlib.training.build_run` from the same seeded random weights, timed on the same preloaded
+batches of the synthetic MARS layout: `stock` (`train.cpu_im2col` off, Adam's default foreach
+kernels), `im2col` (the im2col weight gradient of `reidlib.training.cpu_conv`, foreach Adam) and
+`im2col_fused_adam` (as the quick profile ships). It also checks on one batch that the stock and
+im2col weight gradients agree. Writes `benchmarks/results/quick_step_cpu.json`.
 
-- `stock`: every convolution through oneDNN (`reidlib.training.cpu_conv` im2col path off), Adam with
-  torch's default multi-tensor (foreach) implementation;
-- `im2col`: the im2col weight gradient on the tiny maps, foreach Adam;
-- `im2col_fused_adam`: the trainer as it ships (im2col and fused Adam).
-
-It also checks, on one batch, that the stock and im2col weight gradients agree. Writes
-`benchmarks/results/quick_step_cpu.json`.
-
-    venv/bin/python benchmarks/quick_step.py
+    PYTHONPATH=. venv/bin/python benchmarks/quick_step.py   # about 1 min
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import statistics
 import time
 from pathlib import Path
 
 import torch
-from common import RESULTS_DIR, machine_info, write_results
-from torch.utils.data import DataLoader
 
-import reidlib.training.cpu_conv as conv
+from reidlib.benchmarking import result_header, write_result
 from reidlib.config import load_profile
-from reidlib.training.runner import load_dataset
-from reidlib.training.trainer import Trainer
+from reidlib.training import Trainer, build_run
 
-RESULTS = RESULTS_DIR / "quick_step_cpu.json"
-SETUPS = {  # name -> (im2col on, fused Adam)
+RESULTS = Path(__file__).resolve().parent / "results" / "quick_step_cpu.json"
+SETUPS = {  # name -> (train.cpu_im2col, fused Adam)
     "stock": (False, False),
     "im2col": (True, False),
     "im2col_fused_adam": (True, True),
 }
+# random weights: the time of a step does not depend on where training started
+CONFIG = load_profile("quick").with_overrides(model={"init": "random"})
 
 
-def make_trainer(cfg, dataset, *, im2col: bool, fused: bool) -> Trainer:
-    conv.IM2COL_MAX_POSITIONS = 2 if im2col else 0
-    trainer = Trainer(cfg, dataset, progress=False)
-    if not fused:
+def build(dataset, *, im2col: bool, fused: bool) -> Trainer:
+    """The quick run with the set-up's im2col switch and Adam kernels, from the seeded weights."""
+    cfg = CONFIG.with_overrides(train={"cpu_im2col": im2col})
+    trainer = build_run(cfg, dataset, progress=False, check_data=False)
+    if not fused:  # the same Adam with torch's default multi-tensor kernels
         params = [p for p in trainer.net.parameters() if p.requires_grad]
+        train = cfg.train
         trainer.step.optimizer = torch.optim.Adam(
-            params, lr=cfg.train.lr, weight_decay=cfg.train.weight_decay, foreach=True
+            params, lr=train.lr, weight_decay=train.weight_decay, foreach=True
         )
     return trainer
 
 
-def time_steps(trainer: Trainer, batches, *, warmup: int) -> list[float]:
-    times = []
-    for i, (clips, pids, _, erased) in enumerate(batches):
-        start = time.perf_counter()
-        trainer.train_step(clips, pids, erased)
-        if i >= warmup:
-            times.append(time.perf_counter() - start)
-    return times
-
-
 def weight_grads(trainer: Trainer, batch) -> dict[str, torch.Tensor]:
+    """Every parameter's gradient of the Eq. (13) loss on one batch."""
     clips, pids, _, erased = batch
-    out = trainer.model(clips)
-    total, _ = trainer.step.compute_loss(out, pids, erased)
-    trainer.step.release_gradients()
+    step = trainer.step
+    total, _ = step.compute_loss(step.model(clips), pids, erased)
+    step.release_gradients()
     total.backward()
     return {n: p.grad.clone() for n, p in trainer.net.named_parameters() if p.grad is not None}
 
@@ -76,60 +64,47 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
-
-    # random weights: the time of a step does not depend on where training started
-    cfg = load_profile("quick").with_overrides(model={"init": "random"})
-    dataset = load_dataset(cfg.data, progress=False)
-    probe = Trainer(cfg, dataset, progress=False)
-    probe._seed_epoch(0)
-    batches = []
-    while len(batches) < args.warmup + args.steps:  # the same batches for every set-up
-        loader = DataLoader(probe.train_set, batch_sampler=probe.batch_sampler, num_workers=0)
-        batches.extend(loader)
-    batches = batches[: args.warmup + args.steps]
-
+    header = result_header(
+        "quick-profile CPU step: stock, im2col, im2col + fused Adam", device="cpu"
+    )
+    probe = build_run(CONFIG, progress=False, check_data=False)  # loads the synthetic data
+    epochs = (batch for epoch in itertools.count() for batch in probe.epoch_loader(epoch))
+    batches = list(itertools.islice(epochs, args.warmup + args.steps))  # one set for all
     results = {}
     for name, (im2col, fused) in SETUPS.items():
-        trainer = make_trainer(cfg, dataset, im2col=im2col, fused=fused)
-        times = time_steps(trainer, batches, warmup=args.warmup)
-        results[name] = {
-            "im2col": im2col,
-            "fused_adam": fused,
-            "median_step_seconds": statistics.median(times),
-            "step_seconds": times,
-        }
-        print(f"{name:18s} {statistics.median(times):.3f} s/step")
-
-    grads = {}
-    for im2col in (False, True):
-        grads[im2col] = weight_grads(
-            make_trainer(cfg, dataset, im2col=im2col, fused=True), batches[0]
-        )
-    conv.IM2COL_MAX_POSITIONS = 2
+        step = build(probe.dataset, im2col=im2col, fused=fused).step
+        times = []
+        for clips, pids, _, erased in batches:
+            start = time.perf_counter()
+            step(clips, pids, erased)
+            times.append(time.perf_counter() - start)
+        median = statistics.median(times[args.warmup :])
+        results[name] = {"im2col": im2col, "fused_adam": fused, "median_step_seconds": median}
+        results[name]["step_seconds"] = times[args.warmup :]
+        print(f"{name:18s} {median:.3f} s/step")
+    grads = {
+        im2col: weight_grads(build(probe.dataset, im2col=im2col, fused=True), batches[0])
+        for im2col in (False, True)
+    }
     worst = max(
         ((grads[True][n] - g).abs().max() / g.abs().max().clamp_min(1e-12)).item()
         for n, g in grads[False].items()
     )
-    stock = results["stock"]["median_step_seconds"]
-    write_results(
-        {
-            "benchmark": "quick_step",
-            "machine": machine_info(torch.device("cpu")),
-            "profile": "quick",
-            "input": [cfg.data.height, cfg.data.width],
-            "clips_per_step": cfg.data.num_ids_per_batch * cfg.data.num_instances,
-            "clip_len": cfg.data.clip_len,
-            "backbone": cfg.model.backbone,
-            "warmup_steps": args.warmup,
-            "timed_steps": args.steps,
-            "setups": results,
-            "speedup_over_stock": {
-                name: stock / r["median_step_seconds"] for name, r in results.items()
-            },
-            "max_relative_weight_grad_difference_stock_vs_im2col": worst,
-        },
-        args.out,
-    )
+    stock, data = results["stock"]["median_step_seconds"], CONFIG.data
+    result = {
+        **header,
+        "profile": "quick",
+        "input": [data.height, data.width],
+        "clips_per_step": data.num_ids_per_batch * data.num_instances,
+        "clip_len": data.clip_len,
+        "backbone": CONFIG.model.backbone,
+        "warmup_steps": args.warmup,
+        "timed_steps": args.steps,
+        "setups": results,
+        "speedup_over_stock": {n: stock / r["median_step_seconds"] for n, r in results.items()},
+        "max_relative_weight_grad_difference_stock_vs_im2col": worst,
+    }
+    print(f"written to {write_result(result, args.out)}")
 
 
 if __name__ == "__main__":
