@@ -18,6 +18,10 @@ DEVICE ?= auto
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 EXECUTED := build/notebooks/$(PROFILE)
 
+# OpenMP threads spin briefly before they sleep, so that a run sharing the CPU with another (a
+# second notebook, a test) gets its share (reidlib/threads.py); the notebooks' kernel has it too.
+export GOMP_SPINCOUNT ?= 3000
+
 .PHONY: run test lab lint unit notebooks data format venv clean-venv
 
 venv: $(STAMP)
@@ -27,7 +31,8 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --upgrade pip
 	$(BIN)/python -m pip install -r requirements.txt
 	$(BIN)/python -m pip install --no-deps -e .
-	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (ipykernel)"
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (ipykernel)" \
+	  --env GOMP_SPINCOUNT 3000
 	touch $(STAMP)
 
 # The synthetic datasets of the quick profile, generated once (kept when present).

@@ -24,6 +24,7 @@ from reidlib.cli.tools import (
     evaluate_command,
     make_synthetic_command,
 )
+from reidlib.threads import limit_spin_waits
 
 PROG = "reidlib"
 INPUT_ERRORS = (OSError, ValueError, KeyError)  # files, folders, settings: the user can fix them
@@ -146,6 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    limit_spin_waits()  # before any command imports torch: runs sharing the CPU get their share
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

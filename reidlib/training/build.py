@@ -10,6 +10,7 @@ their runs here.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import torch
@@ -30,6 +31,7 @@ from reidlib.losses import build_loss, make_center_optimizer
 from reidlib.network import build_network
 from reidlib.network.backbone import OUT_CHANNELS, load_pretrained
 from reidlib.seeding import seeded
+from reidlib.threads import SPIN_COUNT, SPINS, spin_waits_set
 from reidlib.training.batches import EpochBatches
 from reidlib.training.checkpoint import load_transfer
 from reidlib.training.cpu_conv import use_im2col_weight_grad
@@ -176,6 +178,13 @@ def build_run(
         device = torch.device("cuda", dist.local_rank)
         torch.cuda.set_device(device)
     init_distributed(dist, device)
+    if device.type == "cpu" and not spin_waits_set():
+        warnings.warn(
+            "OpenMP threads spin for milliseconds while they wait, so a CPU run sharing the "
+            f"machine with other work slows down many times; start Python with {SPIN_COUNT}="
+            f"{SPINS} (reidlib's command line, notebooks and make do; reidlib/threads.py)",
+            stacklevel=2,
+        )
     with seeded(cfg.train.seed):  # the initial weights depend on the seed only
         net = build_network(
             backbone=cfg.model.backbone,
