@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import pytest
@@ -617,3 +618,16 @@ def test_cli_trains_several_splits_and_reports_mean_and_std(prid, tmp_path, caps
     assert f"'rank1': '{mean:.2f} ± {std:.2f}'" in printed[-1]
     assert main([*args, "--splits", "0-12"]) == 1
     assert "splits '0-12': expected split ids between 0 and 9" in capsys.readouterr().err
+
+
+def test_a_cpu_run_started_with_spinning_waits_says_so(tiny_root, monkeypatch):
+    cfg = tiny_config(tiny_root, train={"epochs": 1})
+    dataset = load_dataset(cfg.data, progress=False)
+    monkeypatch.delenv("GOMP_SPINCOUNT", raising=False)
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    with pytest.warns(UserWarning, match="start Python with GOMP_SPINCOUNT=3000"):
+        build_run(cfg, dataset, progress=False)
+    monkeypatch.setenv("GOMP_SPINCOUNT", "3000")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        build_run(cfg, dataset, progress=False)
