@@ -91,7 +91,7 @@ def linked_copies(paths: list[str], folder: Path, *, copies: int) -> VideoReIDDa
     for copy in range(copies):
         for i, path in enumerate(paths):
             link = folder / f"{copy:02d}_{i:06d}{Path(path).suffix}"
-            link.symlink_to(path)
+            link.symlink_to(Path(path).absolute())  # a relative target would name the link's folder
             frames.append(link)
     return VideoReIDDataset(
         root=folder, train=[Tracklet(tuple(frames), 0, 0)], query=[], gallery=[]
