@@ -120,7 +120,7 @@ def write_table(table: pd.DataFrame, path: Path) -> pd.DataFrame:
     Raises:
         ValueError: a cell that is an absolute path, as `write_metrics`.
     """
-    cells = table.astype(str).to_numpy().ravel().tolist() if len(table) else []
+    cells = [str(value) for value in table.to_numpy().ravel()]  # NaN too (pandas keeps it a float)
     _refuse_absolute_paths(cells, path=path)
     table.to_csv(path, index=False)
     return table

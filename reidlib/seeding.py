@@ -44,7 +44,10 @@ def resolve_device(name: str = "auto") -> torch.device:
     """`"auto"` picks CUDA when available, else CPU; `"cpu"`, `"cuda"`, `"cuda:1"` are taken as is."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(name)
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise ValueError(f"--device {name!r}: expected auto, cpu, cuda or cuda:N") from None
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(
             f"--device {name!r}: CUDA is not available on this machine; use cpu or auto"

@@ -18,8 +18,8 @@ from reidlib.data.transforms import build_test_transform
 from reidlib.evaluation import protocol
 from reidlib.evaluation.protocol import evaluate_tracklets
 from reidlib.network import build_network
+from reidlib.training import load_dataset
 from reidlib.training.distributed import DistInfo, init_distributed
-from reidlib.training.runner import load_dataset
 
 
 def main(cfg_path: str, out_dir: str) -> None:

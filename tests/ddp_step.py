@@ -17,15 +17,15 @@ import torch
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from reidlib.config import RunConfig
-from reidlib.training.runner import load_dataset
-from reidlib.training.trainer import Trainer
+from reidlib.training import build_run, load_dataset
 
 PARAMS = ("backbone.conv1.weight", "temporal.spatial_conv.weight", "head.classifier.weight")
 
 
 def main(cfg_path: str, out_dir: str) -> None:
     cfg = RunConfig.from_dict(json.loads(Path(cfg_path).read_text()))
-    trainer = Trainer(cfg, load_dataset(cfg.data, progress=False), device="cpu", progress=False)
+    dataset = load_dataset(cfg.data, progress=False)
+    trainer = build_run(cfg, dataset, device="cpu", progress=False)
     for m in trainer.net.modules():
         if isinstance(m, _BatchNorm):
             m.eval()
@@ -47,7 +47,7 @@ def main(cfg_path: str, out_dir: str) -> None:
         {
             "terms": terms,
             "params": {k: state[k] for k in PARAMS},
-            "centers": trainer.criterion.center.centers.detach(),
+            "centers": trainer.step.criterion.center.centers.detach(),
         },
         Path(out_dir) / f"rank{rank}.pt",
     )

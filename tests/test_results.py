@@ -323,3 +323,11 @@ def test_settings_are_coerced_where_the_meaning_is_clear_and_round_trip():
     b = a.with_overrides(model={"weights": "/b/resnet50_ibn_a-d9d0bb7b.pth", "weights_dir": "/b"})
     c = a.with_overrides(model={"weights": "/a/other.pth"})
     assert a.digest() == b.digest() != c.digest()
+
+
+def test_a_table_with_empty_cells_is_written(tmp_path):
+    table = pd.DataFrame({"setting": ["a", "b"], "paper": [float("nan"), 1.5]})
+    written = write_table(table, tmp_path / "t.csv")
+    assert written is table and (tmp_path / "t.csv").read_text().splitlines()[1] == "a,"
+    with pytest.raises(ValueError, match="is an absolute path"):
+        write_table(pd.DataFrame({"run_dir": ["/home/x/runs/a"]}), tmp_path / "u.csv")

@@ -631,3 +631,37 @@ def test_a_cpu_run_started_with_spinning_waits_says_so(tiny_root, monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         build_run(cfg, dataset, progress=False)
+
+
+def test_the_processes_slices_join_into_the_one_process_batch(tiny_root):
+    cfg = tiny_config(tiny_root)
+    dataset = load_dataset(cfg.data, progress=False)
+    cpu = torch.device("cpu")
+    one = epoch_batches(cfg, dataset, dist=DistInfo(), device=cpu)
+    ranks = [
+        epoch_batches(cfg, dataset, dist=DistInfo(rank=r, world_size=2), device=cpu) for r in (0, 1)
+    ]
+    for whole, *parts in zip(one.epoch(1), *(r.epoch(1) for r in ranks), strict=True):
+        clips, pids = whole[0], whole[1]
+        assert torch.equal(torch.cat([p[0] for p in parts]), clips)  # the same clips, drawn
+        assert torch.equal(torch.cat([p[1] for p in parts]), pids)  # by their global position
+
+
+def test_a_run_stopped_after_an_epoch_resumes_to_the_same_numbers(tiny_root, tmp_path, monkeypatch):
+    cfg = tiny_config(tiny_root, train={"epochs": 3, "eval_every": 3})
+    dataset = load_dataset(cfg.data, progress=False)
+    whole = tiny_trainer(cfg, dataset, out_dir=tmp_path / "whole").fit()
+    stopped = tiny_trainer(cfg, dataset, out_dir=tmp_path / "stopped")
+    train_epoch = stopped.train_epoch
+
+    def stop_before_the_third(epoch, **kw):
+        if epoch == 2:
+            raise KeyboardInterrupt
+        return train_epoch(epoch, **kw)
+
+    monkeypatch.setattr(stopped, "train_epoch", stop_before_the_third)
+    with pytest.raises(KeyboardInterrupt):
+        stopped.fit()
+    assert load_checkpoint(tmp_path / "stopped" / "last.pt")["epoch"] == 2
+    resumed = tiny_trainer(cfg, dataset, out_dir=tmp_path / "stopped").fit()
+    assert untimed(resumed) == untimed(whole)

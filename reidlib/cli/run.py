@@ -71,7 +71,7 @@ def train_command(args: argparse.Namespace) -> int:
     from reidlib.seeding import resolve_device
 
     device = resolve_device(args.device)
-    _splits(args, cfg)  # a bad --splits fails before any work
+    splits = _splits(args, cfg)  # a bad --splits fails before any work
     if args.fast_dev_run is not None:
         from reidlib.training.fast_dev_run import fast_dev_run, format_report
 
@@ -89,7 +89,6 @@ def train_command(args: argparse.Namespace) -> int:
     from reidlib.config import has_splits
     from reidlib.training import train
 
-    splits = _splits(args, cfg)
     results = []
     for split in splits:
         run_cfg = cfg.with_overrides(data={"split_id": split})

@@ -4,7 +4,8 @@ The paper starts every row from ImageNet weights (§IV-B; Table V's first row). 
 its own official file: ResNet50-IBN-a from IBN-Net's v1.0 release (or its older `.pth.tar`),
 plain ResNet50 (Table I) from torchvision's IMAGENET1K_V1 (the paper predates V2). A file whose
 name carries a hash (torch hub's `name-<sha256 prefix>.ext`) is checked against it. Nothing here
-imports torch, so a missing file is reported in a second, before any data is read.
+imports torch; `reidlib.training.build_run` calls it first, so a missing file is reported before
+any data is read or any network built.
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ def resolve_weights(cfg: RunConfig) -> RunConfig:
     Nothing to find for `model.init="random"` or a transfer run (`train.init_checkpoint`, which
     brings every tensor but the classifier), nor for `model.init="synthetic"` without a file:
     that backbone is pre-trained by reidlib itself (`reidlib.training.pretrain.with_pretrained`,
-    which `reidlib.training.train` calls). Otherwise `model.weights` names the file, or it is
+    which `reidlib.training.build_run` calls after it). Otherwise `model.weights` names the file, or it is
     looked for in `model.weights_dir` under the backbone's official name.
 
     Raises:

@@ -20,7 +20,7 @@ FrameTransform = Callable[[Image.Image], Any]
 
 class ClipDraw(NamedTuple):
     """Which training clip to make: the tracklet, and the seed its frame choice, flips, crops
-    and erasing draw from (`reidlib.data.loader.SeededBatches` gives each clip of an epoch its
+    and erasing draw from (`reidlib.training.batches.SeededBatches` gives each clip of an epoch its
     own)."""
 
     index: int
@@ -56,8 +56,9 @@ class VideoDataset(Dataset):
 
     An item is `(clip, pid, camid, erased)`: `clip` is `(T, C, H, W)` float32 and `erased` is
     `(T,)` float32, 1 where random erasing hit the frame (the `E_t` of Eq. 12). Indexed by a
-    `ClipDraw`, the clip is a function of the draw alone; indexed by a plain position, it is the
-    draw `ClipDraw(position, seed=position)`.
+    `ClipDraw` (as training indexes it), the clip is a function of the draw alone; indexed by a
+    plain position, its random choices come from torch's default generator, as torch's own
+    transforms' do (a new clip each time).
 
     Args:
         tracklets: the training tracklets.
@@ -92,9 +93,11 @@ class VideoDataset(Dataset):
         return len(self.tracklets)
 
     def __getitem__(self, key: int | ClipDraw) -> tuple[Tensor, int, int, Tensor]:
-        draw = key if isinstance(key, ClipDraw) else ClipDraw(key, seed=key)
-        generator = torch.Generator().manual_seed(draw.seed)
-        tracklet = self.tracklets[draw.index]
+        if isinstance(key, ClipDraw):
+            index, generator = key.index, torch.Generator().manual_seed(key.seed)
+        else:
+            index, generator = key, None
+        tracklet = self.tracklets[index]
         indices = sample_frame_indices(
             len(tracklet.frames),
             clip_len=self.clip_len,

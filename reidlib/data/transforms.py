@@ -4,7 +4,7 @@ Training: resize (bicubic), horizontal flip 0.5, pad 10, random crop, ImageNet n
 then random erasing with a flag per frame (the `E_t` of Eq. 12). Test: resize (bicubic), to
 tensor, normalise. Frames of a clip are transformed independently; the random choices (flip,
 crop, erasing) draw from the `generator` passed in, so a training clip is a function of the
-seed its loader hands it (`reidlib.data.loader`), whatever process or worker decodes it.
+seed its loader hands it (`reidlib.training.batches`), whatever process or worker decodes it.
 `generator=None` draws from torch's default generator, as torch's own functions do.
 """
 

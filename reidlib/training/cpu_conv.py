@@ -9,8 +9,8 @@ of a training step. `use_im2col_weight_grad(net)` gives each `nn.Conv2d` of a ne
 that computes that one gradient the im2col way when the output has at most
 `IM2COL_MAX_POSITIONS` positions, on CPU in float32; everything else (the forward pass, the
 input gradient, GPUs, autocast, larger maps, where oneDNN is as fast or faster) is the stock
-convolution. The model's classes, parameters, names and results are unchanged; the trainer
-applies it to CPU runs (`TrainingStep`).
+convolution. The model's classes, parameters, names and results are unchanged; `build_step`
+applies it to CPU runs whose `train.cpu_im2col` asks for it (the quick profile).
 """
 
 from __future__ import annotations

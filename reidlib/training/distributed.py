@@ -60,11 +60,11 @@ def init_distributed(info: DistInfo, device: torch.device) -> None:
         )
 
 
-class DistributedBatchSampler(Sampler[list[int]]):
-    """This rank's share of each global batch of an identity batch sampler.
+class DistributedBatchSampler(Sampler[list]):
+    """This rank's share of each global batch of a batch sampler (`SeededBatches`).
 
     Every rank iterates the same global batches (the inner sampler is seeded by (seed, epoch)),
-    and rank r takes the r-th contiguous slice of B / world_size indices. Batches list the K
+    and rank r takes the r-th contiguous slice of B / world_size items. Batches list the K
     tracklets of an identity together, so a slice keeps whole identities when
     B / world_size is a multiple of K.
     """
@@ -84,7 +84,7 @@ class DistributedBatchSampler(Sampler[list[int]]):
     def __len__(self) -> int:
         return len(self.inner)
 
-    def __iter__(self) -> Iterator[list[int]]:
+    def __iter__(self) -> Iterator[list]:
         lo = self.rank * self.per_rank
         for batch in self.inner:
             yield batch[lo : lo + self.per_rank]

@@ -75,8 +75,13 @@ def fast_dev_run(
         raise ValueError(f"--fast-dev-run takes a number of steps >= 1, got {steps}")
     # built as `reidlib train` builds it; the stand-in for ImageNet is pre-trained once into
     # runs/, as for a real run, and nothing else is written there (`fit` never runs)
-    trainer = build_run(
-        cfg, device=device, runs_root=RUNS_ROOT, progress=progress, check_data=check_data
+    trainer = build_run(  # its out_dir is the report's: `fit` never runs, nothing goes to runs/
+        cfg,
+        device=device,
+        runs_root=RUNS_ROOT,
+        out_dir=out_dir,
+        progress=progress,
+        check_data=check_data,
     )
     cfg, dataset, device = trainer.cfg, trainer.dataset, trainer.device
     if device.type == "cuda":

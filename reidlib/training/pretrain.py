@@ -11,8 +11,8 @@ fine-tuning on the run's own data (docs/decisions.md §3).
 The pre-training is a run like any other: cached in `runs/pretrain-<digest>/`, locked while
 trained, trained again when its settings or reidlib's code change; its data are generated once
 into `runs/synthetic-pretrain/`, never beside a user's data. Its backbone file is named
-`<backbone>-synthetic-<SHA-256 prefix>.pth` (torch hub's convention, checked by
-`resolve_weights`), so the digest of every run that starts from it names the weights it used.
+`<backbone>-synthetic-<SHA-256 prefix>.pth` (torch hub's convention, checked each time it is
+read back, `check_hash`), so the digest of every run that starts from it names the weights it used.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ import torch
 
 from reidlib.config import RunConfig
 from reidlib.config.profiles import PRETRAIN, PRETRAIN_DATA
+from reidlib.config.weights import check_hash
 from reidlib.data import build_dataset, ensure_synthetic
 from reidlib.training.build import build_run
 from reidlib.training.provenance import code_version
@@ -111,6 +112,7 @@ def with_pretrained(
     ):
         return cfg
     path = ensure_pretrained(cfg, runs_root=runs_root, device=device, progress=progress)
+    check_hash(path)  # a damaged or replaced export is refused, as an ImageNet file would be
     return replace(cfg, model=replace(model, weights=str(path.resolve())))
 
 
