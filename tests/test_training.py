@@ -30,7 +30,7 @@ from reidlib.training import (
     NonFiniteLossError,
     Trainer,
     build_run,
-    build_scheduler,
+    build_schedule,
     build_step,
     epoch_batches,
     load_dataset,
@@ -120,16 +120,7 @@ def tiny_trainer(cfg: RunConfig, dataset, *, out_dir: Path | None = None, **kw) 
     step = build_step(
         net, cfg, num_classes=dataset.num_train_pids, device=device, feature_dim=TINY_WIDTH
     )
-    t = cfg.train
-    scheduler = build_scheduler(
-        step.optimizer,
-        form=t.lr_form,
-        base_lr=t.lr,
-        milestones=t.milestones,
-        gamma=t.gamma,
-        warmup_epochs=t.warmup_epochs,
-        warmup_factor=t.warmup_factor,
-    )
+    scheduler = build_schedule(cfg, step.optimizer)
     batches = epoch_batches(cfg, dataset, dist=DistInfo(), device=device)
     return Trainer(
         cfg,

@@ -7,6 +7,7 @@ synthetic identities (`with_pretrained`), transfer learning and the fast dev run
 from reidlib.training.build import (
     RUNS_ROOT,
     build_run,
+    build_schedule,
     build_step,
     epoch_batches,
     load_dataset,
@@ -27,6 +28,7 @@ __all__ = [
     "TrainingStep",
     "TransferReport",
     "build_run",
+    "build_schedule",
     "build_scheduler",
     "build_step",
     "ensure_pretrained",

@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
+from torch.optim.lr_scheduler import LRScheduler
 
 from reidlib.config import DataConfig, RunConfig, resolve_weights
 from reidlib.data import (
@@ -116,6 +117,20 @@ def build_step(
     )
 
 
+def build_schedule(cfg: RunConfig, optimizer: torch.optim.Optimizer) -> LRScheduler:
+    """The Eq. (2) schedule of `cfg.train` on `optimizer`, stepped once an epoch."""
+    train = cfg.train
+    return build_scheduler(
+        optimizer,
+        form=train.lr_form,
+        base_lr=train.lr,
+        milestones=train.milestones,
+        gamma=train.gamma,
+        warmup_epochs=train.warmup_epochs,
+        warmup_factor=train.warmup_factor,
+    )
+
+
 def epoch_batches(
     cfg: RunConfig, dataset: VideoReIDDataset, *, dist: DistInfo, device: torch.device
 ) -> EpochBatches:
@@ -199,16 +214,7 @@ def build_run(
     init = cfg.train.init_checkpoint
     transfer = load_transfer(net, init) if init else None
     step = build_step(net, cfg, num_classes=dataset.num_train_pids, device=device, dist=dist)
-    train = cfg.train
-    scheduler = build_scheduler(
-        step.optimizer,
-        form=train.lr_form,
-        base_lr=train.lr,
-        milestones=train.milestones,
-        gamma=train.gamma,
-        warmup_epochs=train.warmup_epochs,
-        warmup_factor=train.warmup_factor,
-    )
+    scheduler = build_schedule(cfg, step.optimizer)
     return Trainer(
         cfg,
         step=step,
