@@ -3,6 +3,7 @@
 #
 #   make lab                                             # read and run the notebooks in JupyterLab
 #   make run                                             # quick profile, synthetic data, CPU
+#   make run SEEDS=0-4                                   # every table row over five training seeds
 #   make run PROFILE=full DATA_ROOT=data/mars DEVICE=cuda  # the paper's settings on real data
 #                                      # (ImageNet files in data/weights, or WEIGHTS_DIR=...)
 
@@ -14,6 +15,7 @@ PROFILE ?= quick
 DATA_ROOT ?=
 WEIGHTS_DIR ?= data/weights
 SPLITS ?= 0
+SEEDS ?=
 DEVICE ?= auto
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 EXECUTED := build/notebooks/$(PROFILE)
@@ -49,6 +51,7 @@ run: $(STAMP) $(if $(filter quick,$(PROFILE)),data)
 	  $(BIN)/papermill -k python3 --cwd notebooks --progress-bar $$nb $(EXECUTED)/$$name \
 	    -p PROFILE $(PROFILE) -p DATA_ROOT "$(DATA_ROOT)" \
 	    -r WEIGHTS_DIR "$(WEIGHTS_DIR)" -r SPLITS "$(SPLITS)" -p DEVICE $(DEVICE) \
+	    $(if $(SEEDS),-r SEEDS "$(SEEDS)") \
 	    || { echo "make run: $$nb failed; the executed copy with the error is $(EXECUTED)/$$name"; exit 1; }; \
 	  echo "== $$nb done in $$(( $$(date +%s) - start )) s"; \
 	done

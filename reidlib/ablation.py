@@ -1,5 +1,6 @@
-"""A paper table's rows trained on one dataset, one run per row and split, and Table V's chains
-of runs: what notebooks 03-06 call through `NotebookRun.ablation` and `NotebookRun.transfer`."""
+"""A table's rows trained on one dataset, one run per row, split and training seed, and Table V's
+chains of runs: what notebooks 03-06 and 09 call through `NotebookRun.ablation` and
+`NotebookRun.transfer`."""
 
 from __future__ import annotations
 
@@ -14,11 +15,11 @@ from reidlib.config import has_splits, table5_chain
 from reidlib.evaluation import QueryOutcomes
 from reidlib.records import (
     RunResult,
-    SplitSummary,
+    SettingSummary,
     TableRow,
     pool_outcomes,
-    pool_splits,
     run_outcomes,
+    summarize,
 )
 from reidlib.results import paper_rows
 
@@ -33,17 +34,18 @@ PaperTable = Mapping[str, Mapping[str, Mapping[str, float | None]]]  # `reidlib.
 class Ablation:
     """The runs of a paper table's rows on one dataset (`train_rows`)."""
 
-    runs: list[RunResult]  # one per row and split
-    summaries: list[SplitSummary]  # per row: mean ± std over the splits, pooled 95% interval
+    runs: list[RunResult]  # one per row, split and seed
+    summaries: list[SettingSummary]  # per row: means, each seed's, the seed-and-query interval
     rows: list[TableRow]  # `paper_vs_ours` rows of the summaries
-    trainers: dict[tuple[str, int], Trainer]  # (row, split) -> the finished run
-    outcomes: dict[tuple[str, str], QueryOutcomes]  # (row, dataset) -> queries of all splits
+    trainers: dict[tuple[str, int, int], Trainer]  # (row, split, seed) -> the finished run
+    # (row, dataset) -> per seed, what the queries of all its splits scored
+    outcomes: dict[tuple[str, str], tuple[QueryOutcomes, ...]]
 
     @property
     def histories(self) -> dict[str, list[dict[str, Any]]]:
-        """Row -> the epoch log of its first split's run (for training curves)."""
+        """Row -> the epoch log of its first split's and seed's run (for training curves)."""
         histories: dict[str, list[dict[str, Any]]] = {}
-        for (label, _), trainer in self.trainers.items():
+        for (label, _, _), trainer in self.trainers.items():
             histories.setdefault(label, trainer.history)
         return histories
 
@@ -56,10 +58,10 @@ def train_rows(
     dataset: str | None = None,
     init_checkpoints: Mapping[int, Path] | None = None,
 ) -> Ablation:
-    """Trains (or reads back) one run per table row and split on a dataset.
+    """Trains (or reads back) one run per table row, split and training seed on a dataset.
 
     Args:
-        nb: the notebook (profile, splits, device; `NotebookRun.train`).
+        nb: the notebook (profile, splits, seeds, device; `NotebookRun.train`).
         settings: the paper table's row name -> preset (`reidlib.config.PRESETS`; None: the
             base run).
         paper: the paper's table (`reidlib.paper.TABLE_*`), keyed by the same row names.
@@ -68,22 +70,28 @@ def train_rows(
     """
     dataset = dataset or nb.dataset
     splits = nb.splits_of(dataset)
-    trainers: dict[tuple[str, int], Trainer] = {
-        (label, split): nb.train(
+    trainers: dict[tuple[str, int, int], Trainer] = {
+        (label, split, seed): nb.train(
             preset,
             dataset=dataset,
             data={"split_id": split},
-            train=_started_from(init_checkpoints, split),
+            train={"seed": seed, **_started_from(init_checkpoints, split)},
         )
         for label, preset in settings.items()
+        for seed in nb.seeds
         for split in splits
     }
     runs = {key: nb.record(t, setting=key[0]) for key, t in trainers.items()}
     summaries, outcomes = [], {}
     for label in settings:
-        scored = [run_outcomes(trainers[label, split]) for split in splits]
-        summaries.append(pool_splits([runs[label, split] for split in splits], scored))
-        outcomes[label, dataset] = pool_outcomes(scored)
+        keys = [(label, split, seed) for seed in nb.seeds for split in splits]
+        summaries.append(
+            summarize([runs[k] for k in keys], [run_outcomes(trainers[k]) for k in keys])
+        )
+        outcomes[label, dataset] = tuple(
+            pool_outcomes([run_outcomes(trainers[label, split, seed]) for split in splits])
+            for seed in nb.seeds
+        )
     return Ablation(
         runs=list(runs.values()),
         summaries=summaries,
@@ -114,7 +122,7 @@ def train_chain(nb: NotebookRun, row: str, *, target: str) -> Ablation:
                 dataset=dataset, data={"split_id": split}, train=_started_from(starts, split)
             )
             for split in nb.splits_of(dataset)
-        }
+        }  # the chain's sources train at the notebook's first seed; the target at each seed
         starts = {
             split: trained[split if has_splits(dataset) else 0].out_dir / LAST
             for split in nb.splits_of(following)

@@ -7,7 +7,7 @@ is judged by `verdict` from its bootstrap interval alone.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +19,7 @@ from reidlib.evaluation.uncertainty import (
     QueryOutcomes,
     difference_of_differences,
     format_interval,
-    paired_difference,
+    seed_query_difference,
     verdict,
 )
 
@@ -99,11 +99,11 @@ def _per_dataset(
 class Verdict:
     """A claim judged on measured runs: a row of `verdicts.csv` and of `metrics.json`."""
 
-    table: str  # "I", "III", "IV" or "V"
+    table: str  # "I", "III", "IV" or "V"; "what matters" for the claims without a table
     claim: str  # the claim in words (`Claim.description`)
     datasets: tuple[str, ...]
     metric: str
-    paper: float  # the paper's difference, in points
+    paper: float | None  # the paper's difference, in points; None where it gives no number
     ours: float  # ours, in points
     ci95: Interval  # its 95% bootstrap interval
     verdict: str  # `verdict` of the interval against the claim
@@ -167,13 +167,17 @@ def claims_for(table: str, *, dataset: str | None = None) -> tuple[Claim, ...]:
     )
 
 
-def check_claims(table: str, outcomes: Mapping[tuple[str, str], QueryOutcomes]) -> list[Verdict]:
+def check_claims(
+    table: str, outcomes: Mapping[tuple[str, str], Sequence[QueryOutcomes]]
+) -> list[Verdict]:
     """Judges every claim of `table` that the measured runs can speak to.
 
     Args:
         table: `"I"`, `"III"`, `"IV"` or `"V"`.
-        outcomes: `(row, dataset)` -> what each query scored in that row's run (`row` a row
-            name of the paper's table); runs of one dataset must share their queries.
+        outcomes: `(row, dataset)` -> what each query scored in that row's runs, one per
+            training seed (`row` a row name of the paper's table); runs of one dataset must
+            share their queries. Each difference is averaged over the seeds and its interval
+            resamples seeds and queries (`seed_query_difference`).
 
     Returns:
         One `Verdict` per claim whose rows and datasets were all measured.
@@ -187,7 +191,7 @@ def check_claims(table: str, outcomes: Mapping[tuple[str, str], QueryOutcomes]) 
         if any(a is None or b is None for a, b in pairs):
             continue
         if len(pairs) == 1:
-            difference = paired_difference(*pairs[0], ranks=(1,))
+            difference = seed_query_difference(*pairs[0], ranks=(1,))
         else:
             difference = difference_of_differences(*pairs, ranks=(1,))
         verdicts.append(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,7 +25,7 @@ from matplotlib.figure import Figure
 
 from reidlib.ablation import Ablation, PaperTable, train_chain, train_rows
 from reidlib.claims import Verdict, check_claims
-from reidlib.config import RunConfig, load_profile, parse_splits, splits_for
+from reidlib.config import RunConfig, load_profile, parse_seeds, parse_splits, splits_for
 from reidlib.evaluation import QueryOutcomes
 from reidlib.plotting.page import FigureLog
 from reidlib.records import RunResult, TableRow, init_label, run_result
@@ -49,7 +49,8 @@ class NotebookRun:
     weights_dir: Path  # the ImageNet files of the full profile (`reidlib.config.IMAGENET_FILES`)
     splits: tuple[int, ...]  # PRID2011 / iLIDS-VID splits the runs use (MARS has one)
     device: torch.device
-    seed: int
+    seed: int  # the notebook's own random draws (clips shown), and its runs' seed by default
+    seeds: tuple[int, ...]  # the training seeds: every row is trained once per seed
     out_dir: Path  # figures/<profile>/<stem>/ unless the notebook was given another
     generator: torch.Generator
     figures: FigureLog  # the PNGs this run saves under out_dir, and which reached the page
@@ -94,7 +95,8 @@ class NotebookRun:
         return run_result(trainer, setting=setting, profile=self.profile, repo=self.repo)
 
     def config(self, preset: str | None = None, *, dataset: str | None = None, **sections):
-        """The run configuration of this notebook's profile for a table preset.
+        """The run configuration of this notebook's profile for a table preset, trained from
+        the first of the notebook's seeds unless `train={"seed": ...}` says otherwise.
 
         Args:
             preset: a key of `reidlib.config.PRESETS` (a table row), or None for the base run.
@@ -105,7 +107,7 @@ class NotebookRun:
         cfg = load_profile(self.profile, dataset=dataset, preset=preset)
         root = self.data_root if self.data_root and dataset == self.dataset else cfg.data.root
         overrides: dict[str, dict[str, Any]] = {
-            "train": {"seed": self.seed},
+            "train": {"seed": self.seeds[0]},
             "data": {"root": str(self.resolve(root)), "split_id": self.splits_of(dataset)[0]},
             "model": {"weights_dir": str(self.weights_dir)},
         }
@@ -170,7 +172,7 @@ class NotebookRun:
         return write_table(table, self.out_dir / name)
 
     def verdicts(
-        self, table: str, outcomes: Mapping[tuple[str, str], QueryOutcomes]
+        self, table: str, outcomes: Mapping[tuple[str, str], Sequence[QueryOutcomes]]
     ) -> list[Verdict]:
         """Judges the paper's claims of `table` on the measured runs (`reidlib.claims`), writes
         them to `verdicts.csv` and returns them (for `write_metrics(..., verdicts=...)` and
@@ -178,9 +180,14 @@ class NotebookRun:
 
         Args:
             table: `"I"`, `"III"`, `"IV"` or `"V"`.
-            outcomes: `(row, dataset)` -> what each query scored in that row's run.
+            outcomes: `(row, dataset)` -> what each query scored in that row's runs, one per
+                training seed (`Ablation.outcomes`).
         """
-        verdicts = check_claims(table, outcomes)
+        return self.write_verdicts(check_claims(table, outcomes))
+
+    def write_verdicts(self, verdicts: list[Verdict]) -> list[Verdict]:
+        """Writes judged claims to `verdicts.csv` and returns them (notebook 09 judges its own,
+        `reidlib.what_matters.judge_recipe_claims`)."""
         rows = [v.to_json() for v in verdicts]
         columns = [f.name for f in fields(Verdict) if f.name != "line"]
         write_table(pd.DataFrame(rows, columns=columns), self.out_dir / "verdicts.csv")
@@ -251,6 +258,7 @@ def start_notebook(
     splits: str | int = "0",
     device: str = "auto",
     seed: int = 0,
+    seeds: str | int = "",
     out_dir: str = "",
     progress: bool = True,
 ) -> NotebookRun:
@@ -259,10 +267,11 @@ def start_notebook(
 
     Args:
         stem: the notebook's file name without `.ipynb`.
-        profile, dataset, data_root, weights_dir, splits, device, seed, out_dir: the
+        profile, dataset, data_root, weights_dir, splits, device, seed, seeds, out_dir: the
             notebook's parameters cell (`""` means the default: the profile's data root,
-            `figures/<profile>/<stem>/`; `splits` as `parse_splits` reads it); relative paths
-            are taken from the notebook's repository (`notebook_repo`).
+            `figures/<profile>/<stem>/`; `splits` as `parse_splits` reads it; `seeds`, the
+            training seeds, as `parse_seeds`, e.g. "0-1", and `""` the one seed `seed`);
+            relative paths are taken from the notebook's repository (`notebook_repo`).
         progress: tqdm bars while training and evaluating.
     """
     if profile not in ("quick", "full"):
@@ -281,6 +290,7 @@ def start_notebook(
         splits=parse_splits(str(splits)),  # papermill -p turns "0" into 0
         device=resolve_device(device),
         seed=seed,
+        seeds=parse_seeds(str(seeds)) if str(seeds) else (seed,),  # papermill: "0" -> 0
         out_dir=out,
         generator=generator,
         figures=FigureLog(out),

@@ -1,5 +1,5 @@
 """What finished runs report, as records: one run (`RunResult`, built by `run_result`), one
-setting over several splits (`SplitSummary`, `pool_splits`), one row of a paper-vs-ours table
+setting over several splits and training seeds (`SettingSummary`, `summarize`), one row of a paper-vs-ours table
 (`TableRow`). Each record writes itself as a `metrics.json` entry with `to_json()`."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from reidlib.config import RunConfig
-from reidlib.evaluation import QueryOutcomes, bootstrap_ci
+from reidlib.evaluation import QueryOutcomes, seed_query_ci
 from reidlib.evaluation.uncertainty import Interval
 
 if TYPE_CHECKING:
@@ -57,7 +57,9 @@ class RunResult:
     profile: str  # "quick" | "full"
     digest: str  # `RunConfig.digest()`: the run's folder is `<dataset>-<digest>`
     run_dir: str  # the run's folder relative to the repository, e.g. "runs/mars-7ea1a54d406b"
-    attention: Mapping[str, float] | None = None  # e.g. mean a_t of erased and clean frames
+    # the attention's health on training clips at the run's end (`AttentionHealth.to_json`):
+    # dead_fraction, entropy, erased_weight, clean_weight; None for runs recorded without it
+    attention: Mapping[str, float | None] | None = None
 
     def __post_init__(self) -> None:
         if is_absolute(self.run_dir):
@@ -94,38 +96,44 @@ class RunResult:
 
 
 @dataclass(frozen=True, kw_only=True)
-class SplitSummary:
-    """One setting's runs over several splits (PRID2011, iLIDS-VID), as the literature reports
-    them: each metric's mean over the splits and its standard deviation, and the 95% interval
-    from the queries of every split together."""
+class SettingSummary:
+    """One setting's runs over splits (PRID2011, iLIDS-VID) and training seeds: each metric's
+    mean over them, its standard deviation over the splits (as the literature reports it), each
+    seed's value, and the 95% interval that resamples the seeds and the queries of every split
+    together (`seed_query_ci`)."""
 
     setting: str
     dataset: str
     splits: tuple[int, ...]
+    seeds: tuple[int, ...]
     epochs: int
     init: str
-    mean: Mapping[str, float]  # metric ("rank1", ..., "mAP") -> mean over the splits, percent
-    std: Mapping[str, float]  # metric -> sample standard deviation (0 for one split)
-    ci95: Mapping[str, Interval]  # rank1 and mAP over the pooled queries
+    mean: Mapping[str, float]  # metric ("rank1", ..., "mAP") -> mean over splits and seeds, %
+    std: Mapping[str, float]  # metric -> sample standard deviation over the splits (0 for one)
+    seed_values: Mapping[str, tuple[float, ...]]  # metric -> each seed's mean over the splits
+    ci95: Mapping[str, Interval]  # rank1 and mAP over the seeds and the pooled queries
 
     def value(self, metric: str) -> float:
-        """The mean of `metric` over the splits."""
+        """The mean of `metric` over the splits and seeds."""
         if metric not in self.mean:
             raise ValueError(f"Unknown metric {metric!r}: must be one of {list(self.mean)}")
         return self.mean[metric]
 
     def to_json(self) -> dict[str, Any]:
-        """`metrics.json`'s summary entry: `rank1`, `rank1_std`, ... beside the labels."""
+        """`metrics.json`'s summary entry: `rank1`, `rank1_std`, `rank1_seeds`, ... beside the
+        labels."""
         entry: dict[str, Any] = {
             "setting": self.setting,
             "dataset": self.dataset,
             "splits": list(self.splits),
+            "seeds": list(self.seeds),
             "epochs": self.epochs,
             "init": self.init,
         }
         for metric, value in self.mean.items():
             entry[metric] = value
             entry[f"{metric}_std"] = self.std[metric]
+            entry[f"{metric}_seeds"] = list(self.seed_values[metric])
         entry["ci95"] = {k: list(v) for k, v in self.ci95.items()}
         return entry
 
@@ -138,15 +146,17 @@ class TableRow:
     metric: str
     paper: float | None  # None where the paper is silent
     ours: float
-    ci95: Interval | None = None  # where ours is measured on queries
+    ci95: Interval | None = None  # where ours is measured on queries (and seeds)
+    seed_values: tuple[float, ...] = ()  # each training seed's value where there are several
     init: str | None = None  # how a trained run started (`init_label`)
     dataset: str | None = None  # where it is not the notebook's dataset
 
 
-def ci95(outcomes: QueryOutcomes) -> dict[str, Interval]:
-    """95% bootstrap intervals over queries of rank-1 and mAP (`bootstrap_ci`, fixed seed), in
-    percent, rounded to two decimals."""
-    intervals = bootstrap_ci(outcomes, ranks=(1,))
+def ci95(runs: Sequence[QueryOutcomes]) -> dict[str, Interval]:
+    """95% bootstrap intervals of rank-1 and mAP over the queries of one setting's runs (one
+    per training seed), seeds resampled too (`seed_query_ci`, fixed seed), in percent, rounded
+    to two decimals; over queries alone for one run (`bootstrap_ci`)."""
+    intervals = seed_query_ci(runs, ranks=(1,))
     return {k: (round(intervals[k][0], 2), round(intervals[k][1], 2)) for k in ("rank1", "mAP")}
 
 
@@ -201,11 +211,12 @@ def run_result(trainer: Trainer, *, setting: str, profile: str, repo: Path) -> R
         **{metric: last[metric] for metric in METRICS},
         chance_rank1=last["chance_rank1"],
         num_valid_queries=last["num_valid_queries"],
-        ci95=ci95(run_outcomes(trainer)),
+        ci95=ci95([run_outcomes(trainer)]),
         train_seconds=round(sum(r["train_seconds"] for r in trainer.history), 1),
         profile=profile,
         digest=trainer.cfg.digest(),
         run_dir=Path(os.path.relpath(Path(trainer.out_dir).resolve(), repo.resolve())).as_posix(),
+        attention=last.get("attention"),
     )
 
 
@@ -218,29 +229,46 @@ def pool_outcomes(outcomes: Sequence[QueryOutcomes]) -> QueryOutcomes:
     )
 
 
-def pool_splits(records: Sequence[RunResult], outcomes: Sequence[QueryOutcomes]) -> SplitSummary:
-    """One setting's runs over several splits, summarised (`SplitSummary`).
+def summarize(records: Sequence[RunResult], outcomes: Sequence[QueryOutcomes]) -> SettingSummary:
+    """One setting's runs over splits and seeds, summarised (`SettingSummary`).
 
     Args:
-        records: the runs of one setting and dataset, one per split.
+        records: the runs of one setting and dataset, one per split and seed.
         outcomes: what each query scored in each of those runs, in the same order.
     """
     first = records[0]
     mixed = {(r.setting, r.dataset) for r in records} - {(first.setting, first.dataset)}
     if mixed or len(outcomes) != len(records):
         raise ValueError(
-            f"pool_splits: expected runs of {first.setting!r} on {first.dataset} only, one "
+            f"summarize: expected runs of {first.setting!r} on {first.dataset} only, one "
             f"outcome each; got {sorted(mixed)} besides and {len(outcomes)} outcomes for "
             f"{len(records)} runs"
         )
-    values = {metric: np.array([r.value(metric) for r in records]) for metric in METRICS}
-    return SplitSummary(
+    splits = tuple(dict.fromkeys(r.split for r in records))
+    seeds = tuple(dict.fromkeys(r.seed for r in records))
+    runs = {(r.split, r.seed): (r, o) for r, o in zip(records, outcomes)}
+    if len(runs) != len(records) or len(runs) != len(splits) * len(seeds):
+        raise ValueError(
+            f"summarize: {first.setting!r} on {first.dataset}: expected one run per split "
+            f"{list(splits)} and seed {list(seeds)}, got {sorted(runs)}"
+        )
+    grid = {  # metric -> (splits, seeds) values
+        metric: np.array([[runs[sp, se][0].value(metric) for se in seeds] for sp in splits])
+        for metric in METRICS
+    }
+    by_seed = [pool_outcomes([runs[split, seed][1] for split in splits]) for seed in seeds]
+    return SettingSummary(
         setting=first.setting,
         dataset=first.dataset,
-        splits=tuple(r.split for r in records),
+        splits=splits,
+        seeds=seeds,
         epochs=first.epochs,
         init=first.init,
-        mean={m: float(v.mean()) for m, v in values.items()},
-        std={m: float(v.std(ddof=1)) if len(v) > 1 else 0.0 for m, v in values.items()},
-        ci95=ci95(pool_outcomes(outcomes)),
+        mean={m: float(v.mean()) for m, v in grid.items()},
+        std={
+            m: float(v.mean(axis=1).std(ddof=1)) if len(splits) > 1 else 0.0
+            for m, v in grid.items()
+        },
+        seed_values={m: tuple(float(x) for x in v.mean(axis=0)) for m, v in grid.items()},
+        ci95=ci95(by_seed),
     )

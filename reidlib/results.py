@@ -22,7 +22,7 @@ from pandas.io.formats.style import Styler
 from reidlib.claims import Verdict
 from reidlib.evaluation import QueryOutcomes, format_interval
 from reidlib.evaluation.protocol import TrackletEvaluation
-from reidlib.records import RunResult, SplitSummary, TableRow, ci95, is_absolute
+from reidlib.records import RunResult, SettingSummary, TableRow, ci95, is_absolute
 
 
 def figures_dir(repo: Path, profile: str, notebook: str) -> Path:
@@ -60,7 +60,7 @@ def write_metrics(
     **extra: Any,
 ) -> dict[str, Any]:
     """Writes `metrics.json` and returns what it wrote. `started` is a `time.time()` stamp;
-    records (`RunResult`, `SplitSummary`, `Verdict`) are written as their `to_json()`.
+    records (`RunResult`, `SettingSummary`, `Verdict`) are written as their `to_json()`.
 
     Raises:
         ValueError: a value that is an absolute path (figures are committed: paths in them are
@@ -129,7 +129,7 @@ def write_table(table: pd.DataFrame, path: Path) -> pd.DataFrame:
 def evaluation_record(evaluation: TrackletEvaluation) -> dict[str, Any]:
     """An evaluation's metrics with their `ci95`, as `metrics.json` entries hold them (and
     `plot_metrics` draws them as baselines)."""
-    return {**evaluation.metrics, "ci95": ci95(QueryOutcomes.from_result(evaluation.result))}
+    return {**evaluation.metrics, "ci95": ci95([QueryOutcomes.from_result(evaluation.result)])}
 
 
 def paper_vs_ours(
@@ -138,19 +138,23 @@ def paper_vs_ours(
     """One row per setting: the paper's value beside ours and its 95% interval, labelled with
     where ours came from.
 
-    The table keeps numbers (`ours`, `ci95_low`, `ci95_high`), an `init` column where a row
-    comes from a trained run, and each row's dataset (`dataset` where the row names none);
+    The table keeps numbers (`ours`, `ci95_low`, `ci95_high`), a `per seed` column (each
+    training seed's value) where a row was trained over several seeds (`ours` is then their
+    mean and the interval resamples seeds and queries), an `init` column where a row comes from
+    a trained run, and each row's dataset (`dataset` where the row names none);
     `show_intervals` formats it for reading.
     """
     rows = list(rows)
     trained = ["init"] if any(r.init is not None for r in rows) else []
+    seeded = ["per seed"] if any(r.seed_values for r in rows) else []
     table = pd.DataFrame(
         [
             {"setting": r.setting, "metric": r.metric, "paper": r.paper, "ours": r.ours}
+            | ({"per seed": " / ".join(f"{v:.1f}" for v in r.seed_values)} if seeded else {})
             | ({"init": r.init} if trained else {})
             for r in rows
         ],
-        columns=["setting", "metric", "paper", "ours", *trained],
+        columns=["setting", "metric", "paper", "ours", *seeded, *trained],
     )
     table["ours"] = table["ours"].astype(float).round(2)
     for i, side in enumerate(("ci95_low", "ci95_high")):
@@ -199,7 +203,11 @@ def show_intervals(table: pd.DataFrame) -> Styler:
     if column != "ours":
         shown = shown.drop(columns=["ours"])
     shown = shown[
-        [c for c in ("setting", "metric", "paper", column, "init", "dataset") if c in shown]
+        [
+            c
+            for c in ("setting", "metric", "paper", column, "per seed", "init", "dataset")
+            if c in shown
+        ]
     ]
     caption = (
         f"{table['profile'].iloc[0]} profile · {table['device'].iloc[0]}" if len(table) else ""
@@ -216,7 +224,7 @@ def show_verdicts(verdicts: Sequence[Verdict]) -> Styler:
                 "claim": v.claim,
                 "datasets": " vs ".join(v.datasets),
                 "metric": v.metric,
-                "paper": f"{v.paper:+.2f}",
+                "paper": "–" if v.paper is None else f"{v.paper:+.2f}",
                 "ours [95% CI]": format_interval(v.ours, v.ci95, signed=True),
                 "verdict": v.verdict,
             }
@@ -253,19 +261,28 @@ def metric_rows(
     ]
 
 
+def listed_ids(ids: Sequence[int]) -> str:
+    """`(0, 1, 2)` -> "0-2", `(0, 3)` -> "0, 3": splits or seeds as a label names them."""
+    contiguous = tuple(ids) == tuple(range(ids[0], ids[-1] + 1))
+    return f"{ids[0]}-{ids[-1]}" if contiguous and len(ids) > 1 else ", ".join(map(str, ids))
+
+
 def paper_rows(
     paper: Mapping[str, Mapping[str, Mapping[str, float | None]]],
-    summaries: Iterable[SplitSummary],
+    summaries: Iterable[SettingSummary],
 ) -> list[TableRow]:
     """`paper_vs_ours` rows for settings that are rows of a paper table
     (`reidlib.paper.TABLE_*`): rank-1 for every dataset, mAP where the paper has the column."""
     rows = []
     for summary in summaries:
         cell = paper[summary.setting][summary.dataset]
-        splits = summary.splits
-        contiguous = splits == tuple(range(splits[0], splits[-1] + 1))
-        listed = f"{splits[0]}-{splits[-1]}" if contiguous else ", ".join(map(str, splits))
-        over = f", splits {listed}, mean" if len(splits) > 1 else ""
+        over = "".join(
+            f", {name} {listed_ids(ids)}"
+            for name, ids in (("splits", summary.splits), ("seeds", summary.seeds))
+            if len(ids) > 1
+        )
+        over += ", mean" if over else ""
+        several = len(summary.seeds) > 1
         rows += [
             TableRow(
                 setting=f"{summary.setting} ({summary.dataset}{over})",
@@ -273,6 +290,7 @@ def paper_rows(
                 paper=cell[metric],
                 ours=summary.value(metric),
                 ci95=summary.ci95[metric],
+                seed_values=summary.seed_values[metric] if several else (),
                 init=summary.init,
                 dataset=summary.dataset,
             )

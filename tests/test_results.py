@@ -17,12 +17,12 @@ from reidlib.evaluation import QueryOutcomes
 from reidlib.plotting import plot_metrics, plot_paper_vs_ours
 from reidlib.records import (
     RunResult,
-    SplitSummary,
+    SettingSummary,
     TableRow,
     ci95,
     pool_outcomes,
-    pool_splits,
     run_result,
+    summarize,
 )
 from reidlib.results import (
     metric_rows,
@@ -57,9 +57,9 @@ def test_ci95_is_the_bootstrap_interval_of_rank1_and_map_over_valid_queries():
     # none, one or both at rank 1, so rank-1 spans 0-100 and mAP 50-100; the skipped query
     # (first match -1) counts for nothing
     expected = {"rank1": (0.0, 100.0), "mAP": (50.0, 100.0)}
-    assert ci95(outcomes([0, 1], [1.0, 0.5])) == expected
-    assert ci95(outcomes([0, 1, -1], [1.0, 0.5, np.nan])) == expected
-    assert ci95(outcomes([3, 3], [0.25, 0.25])) == {"rank1": (0.0, 0.0), "mAP": (25.0, 25.0)}
+    assert ci95([outcomes([0, 1], [1.0, 0.5])]) == expected
+    assert ci95([outcomes([0, 1, -1], [1.0, 0.5, np.nan])]) == expected
+    assert ci95([outcomes([3, 3], [0.25, 0.25])]) == {"rank1": (0.0, 0.0), "mAP": (25.0, 25.0)}
 
 
 def fake_trainer(tmp_path, cfg: RunConfig):
@@ -121,13 +121,13 @@ def test_to_json_keeps_the_keys_the_readme_and_tests_read():
         result().value("rank2")
 
 
-def test_pool_splits_reports_the_mean_and_std_over_splits_and_a_pooled_interval():
+def test_summarize_reports_the_mean_and_std_over_splits_and_a_pooled_interval():
     records = [
         result(split=s, rank1=r, rank5=r, rank10=r, rank20=r, mAP=m)
         for s, r, m in ((0, 50.0, 60.0), (1, 70.0, 80.0), (2, 60.0, 70.0))
     ]
     scored = [outcomes([0], [1.0]), outcomes([1], [0.5]), outcomes([-1], [np.nan])]
-    summary = pool_splits(records, scored)
+    summary = summarize(records, scored)
     assert summary.splits == (0, 1, 2) and summary.init == "synthetic pre-training"
     assert summary.mean["rank1"] == pytest.approx(60.0) and summary.std["rank1"] == pytest.approx(
         10.0
@@ -137,19 +137,42 @@ def test_pool_splits_reports_the_mean_and_std_over_splits_and_a_pooled_interval(
     assert summary.ci95 == {"rank1": (0.0, 100.0), "mAP": (50.0, 100.0)}
     entry = summary.to_json()
     assert entry["splits"] == [0, 1, 2] and entry["rank1_std"] == pytest.approx(10.0)
-    assert list(entry)[:7] == [
+    assert list(entry)[:9] == [
         "setting",
         "dataset",
         "splits",
+        "seeds",
         "epochs",
         "init",
         "rank1",
         "rank1_std",
+        "rank1_seeds",
     ]
-    one = pool_splits(records[:1], scored[:1])
+    one = summarize(records[:1], scored[:1])
     assert one.std["rank1"] == 0.0 and one.mean["rank1"] == 50.0
     with pytest.raises(ValueError, match="expected runs of 'T=4' on prid2011 only"):
-        pool_splits([records[0], result(setting="T=8")], scored[:2])
+        summarize([records[0], result(setting="T=8")], scored[:2])
+
+
+def test_summarize_keeps_each_seed_and_resamples_seeds_with_queries():
+    # two splits × two seeds; seed 1 scores 20 points more on each split
+    values = {(0, 0): 50.0, (1, 0): 60.0, (0, 1): 70.0, (1, 1): 80.0}
+    records = [
+        result(split=sp, seed=se, rank1=v, rank5=v, rank10=v, rank20=v, mAP=v)
+        for (sp, se), v in values.items()
+    ]
+    hit, miss = outcomes([0, 0], [1.0, 1.0]), outcomes([4, 4], [0.2, 0.2])
+    scored = [miss, miss, hit, hit]  # seed 0's queries all missed, seed 1's all hit
+    summary = summarize(records, scored)
+    assert summary.splits == (0, 1) and summary.seeds == (0, 1)
+    assert summary.mean["rank1"] == pytest.approx(65.0)
+    assert summary.seed_values["rank1"] == pytest.approx((55.0, 75.0))
+    assert summary.std["rank1"] == pytest.approx(np.std([60.0, 70.0], ddof=1))  # over splits
+    # the queries alone would give no width; the seeds give 0-100 on the pooled queries
+    assert summary.ci95["rank1"] == (0.0, 100.0)
+    assert summary.to_json()["mAP_seeds"] == pytest.approx([55.0, 75.0])
+    with pytest.raises(ValueError, match="expected one run per split"):
+        summarize(records[:3], scored[:3])
 
 
 def test_pool_outcomes_keeps_every_query_in_split_order():
@@ -158,10 +181,11 @@ def test_pool_outcomes_keeps_every_query_in_split_order():
     assert pooled.metrics(ranks=(1,))["rank1"] == pytest.approx(60.0)  # 3 of 5 at rank 1
 
 
-def summary_of(setting: str, dataset: str, splits: tuple[int, ...]) -> SplitSummary:
-    return SplitSummary(
-        setting=setting, dataset=dataset, splits=splits, epochs=8, init="transfer",
+def summary_of(setting: str, dataset: str, splits: tuple[int, ...]) -> SettingSummary:
+    return SettingSummary(
+        setting=setting, dataset=dataset, splits=splits, seeds=(0,), epochs=8, init="transfer",
         mean={"rank1": 61.0, "mAP": 70.0}, std={"rank1": 2.0, "mAP": 3.0},
+        seed_values={"rank1": (61.0,), "mAP": (70.0,)},
         ci95={"rank1": (50.0, 72.0), "mAP": (60.0, 80.0)},
     )  # fmt: skip
 
@@ -268,7 +292,7 @@ def test_check_claims_judges_from_the_interval():
     # IBN-a clearly above R50 on 40 queries: every IBN-a query at rank 1, R50 at rank 3
     r50 = outcomes([2] * 40, [1 / 3] * 40)
     ibn = outcomes([0] * 40, [1.0] * 40)
-    verdicts = check_claims("I", {("resnet50", "mars"): r50, ("resnet50_ibn_a", "mars"): ibn})
+    verdicts = check_claims("I", {("resnet50", "mars"): [r50], ("resnet50_ibn_a", "mars"): [ibn]})
     [v] = verdicts
     assert isinstance(v, Verdict) and v.verdict == "same direction as the paper"
     assert v.ours == 100.0 and v.paper == pytest.approx(0.81) and v.ci95 == (100.0, 100.0)
@@ -276,9 +300,9 @@ def test_check_claims_judges_from_the_interval():
     shown = show_verdicts(verdicts).data
     assert shown.loc[0, "ours [95% CI]"] == "+100.0 [+100.0, +100.0]"
     assert v.line.endswith("ours +100.0 [+100.0, +100.0] -> same direction as the paper")
-    flipped = check_claims("I", {("resnet50", "mars"): ibn, ("resnet50_ibn_a", "mars"): r50})
+    flipped = check_claims("I", {("resnet50", "mars"): [ibn], ("resnet50_ibn_a", "mars"): [r50]})
     assert flipped[0].verdict == "opposite direction"
-    assert check_claims("I", {("resnet50", "mars"): r50}) == []  # a row missing: no claim
+    assert check_claims("I", {("resnet50", "mars"): [r50]}) == []  # a row missing: no claim
 
 
 def test_parse_splits_reads_single_ranges_and_lists():
@@ -303,7 +327,8 @@ def test_parse_splits_reads_single_ranges_and_lists():
         ("model", {"backbone": "resnet18"}, "expected one of 'resnet50', 'resnet50_ibn_a'"),
         ("model", {"weights": 3}, "expected a string or None"),
         ("loss", {"rll_variant": "pml"}, "expected one of 'reference', 'paper'"),
-        ("loss", {"center_weight": 0}, "expected a positive number"),
+        ("loss", {"center_weight": -5e-4}, "expected a number >= 0 (0 switches the center"),
+        ("loss", {"dml_feature": "pre_bn"}, "loss.dml_feature='pre_bn': expected one of 'bnneck'"),
     ],
 )
 def test_a_bad_setting_fails_when_the_configuration_is_built(section, values, message):

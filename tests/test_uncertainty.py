@@ -18,6 +18,8 @@ from reidlib.evaluation import (
     evaluate_detailed,
     format_interval,
     paired_difference,
+    seed_query_ci,
+    seed_query_difference,
     verdict,
 )
 
@@ -133,22 +135,22 @@ def test_paired_difference_names_the_mismatched_queries():
     with pytest.raises(ValueError, match=r"differ at 1 queries \(first: query 2\)"):
         paired_difference(a, skipped)
     with pytest.raises(ValueError, match=r"differ at 1 queries \(first: query 2\)"):
-        difference_of_differences((a, a), (skipped, a))
+        difference_of_differences(([a], [a]), ([skipped], [a]))
 
 
 def test_difference_of_differences_pairs_within_and_resamples_each_set_apart():
     rng = np.random.default_rng(4)
     a1, b1 = random_outcomes(rng, 200), random_outcomes(rng, 200)
     a2, b2 = random_outcomes(rng, 90), random_outcomes(rng, 90)
-    dd = difference_of_differences((a1, b1), (a2, b2), seed=5)
+    dd = difference_of_differences(([a1], [b1]), ([a2], [b2]), seed=5)
     gain_1, gain_2 = paired_difference(a1, b1), paired_difference(a2, b2)
     for name in ("rank1", "mAP"):
         assert dd.value[name] == pytest.approx(gain_1.value[name] - gain_2.value[name])
     # no gain on the second set: the first set's paired interval, resample for resample
-    flat = difference_of_differences((a1, b1), (a2, a2), seed=5)
+    flat = difference_of_differences(([a1], [b1]), ([a2], [a2]), seed=5)
     assert flat.interval == paired_difference(a1, b1, seed=5).interval
     # the same gain on both sets: zero difference, yet an interval about √2 times as wide
-    same = difference_of_differences((a1, b1), (a1, b1), seed=5)
+    same = difference_of_differences(([a1], [b1]), ([a1], [b1]), seed=5)
     assert same.value["mAP"] == 0.0
     ratio = np.diff(same.interval["mAP"])[0] / np.diff(gain_1.interval["mAP"])[0]
     assert ratio == pytest.approx(math.sqrt(2), abs=0.25)
@@ -287,8 +289,52 @@ def test_all_resamples_come_from_one_index_matrix(monkeypatch):
     monkeypatch.setattr(np.random, "default_rng", Recorder)
     outcomes = outcomes_at(0.3)
     ci = bootstrap_ci(outcomes, resamples=2000)
-    assert draws == [(0, 300, (2000, 300))]
+    assert draws == [(0, 300, (2000, 300)), (0, 1, (2000, 1))]  # the queries, then the seed
     paired_difference(outcomes, outcomes, resamples=2000)
-    assert draws[1:] == [(0, 300, (2000, 300))]
+    assert draws[2:] == [(0, 300, (2000, 300)), (0, 1, (2000, 1)), (0, 1, (2000, 1))]
     monkeypatch.undo()
     assert ci == bootstrap_ci(outcomes, resamples=2000)  # the recorder drew the same indices
+
+
+def test_two_level_interval_adds_the_spread_over_seeds():
+    """Two seeds that disagree completely on the same queries: every query scores 50 % on
+    average, so resampling queries alone gives no width; resampling the seeds as well spans
+    one seed's 0 % to the other's 100 %."""
+    n = 200
+    hit = QueryOutcomes(np.zeros(n, dtype=np.int64), np.ones(n))  # every query right at rank 1
+    miss = QueryOutcomes(np.full(n, 5), np.full(n, 0.2))  # every query's first match at rank 6
+    assert seed_query_ci([hit, miss], ranks=(1,))["rank1"] == (0.0, 100.0)
+    mean_of_queries = QueryOutcomes(np.zeros(n, dtype=np.int64), np.full(n, 0.6))
+    assert seed_query_ci([mean_of_queries], ranks=(1,))["mAP"] == pytest.approx((60.0, 60.0))
+    assert seed_query_ci([hit, miss], ranks=(1,))["mAP"] == pytest.approx((20.0, 100.0))
+
+
+def test_two_level_interval_of_identical_seeds_is_the_query_interval():
+    outcomes = outcomes_at(0.3)
+    three = seed_query_ci([outcomes, outcomes, outcomes])
+    for name, interval in bootstrap_ci(outcomes).items():
+        assert three[name] == pytest.approx(interval)
+
+
+def test_two_level_difference_averages_each_setting_over_its_seeds():
+    rng = np.random.default_rng(7)
+    a = [random_outcomes(rng, 150) for _ in range(2)]
+    b = [random_outcomes(rng, 150) for _ in range(3)]
+    diff = seed_query_difference(a, b, ranks=(1,))
+    mean_a = np.mean([run.metrics(ranks=(1,))["mAP"] for run in a])
+    mean_b = np.mean([run.metrics(ranks=(1,))["mAP"] for run in b])
+    assert diff.value["mAP"] == pytest.approx(mean_b - mean_a)
+    lo, hi = diff.interval["mAP"]
+    assert lo < diff.value["mAP"] < hi
+    same = seed_query_difference(b, b, ranks=(1,))
+    assert same.value["mAP"] == 0.0
+    assert same.interval["mAP"][0] < 0 < same.interval["mAP"][1]  # seeds redrawn per setting
+
+
+def test_two_level_runs_must_share_their_queries():
+    a = QueryOutcomes(np.array([0, 1, 2, 3]), np.array([1.0, 0.5, 0.3, 0.2]))
+    skipped = QueryOutcomes(np.array([0, 1, -1, 3]), np.array([1.0, 0.5, np.nan, 0.2]))
+    with pytest.raises(ValueError, match="run 1 scores other queries than run 0"):
+        seed_query_ci([a, skipped])
+    with pytest.raises(ValueError, match="at least one run"):
+        seed_query_ci([])

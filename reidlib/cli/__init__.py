@@ -37,7 +37,10 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dataset", default="mars", choices=DATASETS)
     p.add_argument(
         "--preset",
-        help=f"a row of Table I, III or IV (or V's ImageNet row): {', '.join(sorted(PRESETS))}",
+        help=(
+            "a row of Table I, III or IV (or V's ImageNet row), or the recipe with one setting "
+            f"changed (what_*): {', '.join(sorted(PRESETS))}"
+        ),
     )
     p.add_argument("--config", type=Path, help="a config.json written by an earlier run")
     p.add_argument("--root", type=Path, help="dataset root in its native layout")
@@ -76,6 +79,11 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
         "--splits",
         metavar="SPLITS",
         help="PRID2011 / iLIDS-VID splits to train and report, e.g. 0-9 (mean ± std) or 0,3",
+    )
+    p.add_argument(
+        "--seeds",
+        metavar="SEEDS",
+        help="training seeds, one run each, e.g. 0-2 (each seed's evaluation, then mean ± std)",
     )
     p.add_argument(
         "--fast-dev-run",

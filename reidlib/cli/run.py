@@ -71,7 +71,8 @@ def train_command(args: argparse.Namespace) -> int:
     from reidlib.seeding import resolve_device
 
     device = resolve_device(args.device)
-    splits = _splits(args, cfg)  # a bad --splits fails before any work
+    splits = _splits(args, cfg)  # a bad --splits or --seeds fails before any work
+    seeds = _seeds(args, cfg)
     if args.fast_dev_run is not None:
         from reidlib.training.fast_dev_run import fast_dev_run, format_report
 
@@ -87,36 +88,59 @@ def train_command(args: argparse.Namespace) -> int:
         return 0
 
     from reidlib.config import has_splits
+    from reidlib.evaluation.attention import AttentionHealth
+    from reidlib.results import listed_ids
     from reidlib.training import train
 
     results = []
-    for split in splits:
-        run_cfg = cfg.with_overrides(data={"split_id": split})
-        out = absolute(args.out)  # None: runs/<dataset>-<digest>, the digest naming the weights
-        out = Path(out) / f"split{split}" if out is not None and len(splits) > 1 else out
-        trainer = train(
-            run_cfg,
-            out_dir=out,
-            device=device,
-            resume=not args.no_resume,
-            check_data=not args.no_check_data,
-        )
-        if trainer.transfer is not None:
-            print(trainer.transfer)
-        last = trainer.history[-1]
-        results.append({k: v for k, v in last.items() if k.startswith(("rank", "mAP"))})
-        if trainer.dist.is_main:
-            shown = {k: round(v, 2) for k, v in results[-1].items()}
-            where = f"split {split}, " if has_splits(run_cfg.data.dataset) else ""
-            print(
-                f"{cfg.name}: {where}{trainer.epoch} epochs in {trainer.out_dir}; last evaluation {shown}"
+    several = len(splits) * len(seeds) > 1
+    for seed in seeds:
+        for split in splits:
+            run_cfg = cfg.with_overrides(data={"split_id": split}, train={"seed": seed})
+            out = absolute(args.out)  # None: runs/<dataset>-<digest>, the digest naming the weights
+            if out is not None and several:
+                out = Path(out) / "_".join(
+                    part
+                    for part, many in (
+                        (f"split{split}", len(splits) > 1),
+                        (f"seed{seed}", len(seeds) > 1),
+                    )
+                    if many
+                )
+            trainer = train(
+                run_cfg,
+                out_dir=out,
+                device=device,
+                resume=not args.no_resume,
+                check_data=not args.no_check_data,
             )
-    if len(splits) > 1 and trainer.dist.is_main:
+            if trainer.transfer is not None:
+                print(trainer.transfer)
+            last = trainer.history[-1]
+            results.append({k: v for k, v in last.items() if k.startswith(("rank", "mAP"))})
+            if trainer.dist.is_main:
+                shown = {k: round(v, 2) for k, v in results[-1].items()}
+                where = f"split {split}, " if has_splits(run_cfg.data.dataset) else ""
+                where += f"seed {seed}, " if len(seeds) > 1 else ""
+                print(
+                    f"{cfg.name}: {where}{trainer.epoch} epochs in {trainer.out_dir}; "
+                    f"last evaluation {shown}"
+                )
+                if "attention" in last:
+                    print(
+                        f"{cfg.name}: {where}{AttentionHealth.from_json(last['attention']).describe()}"
+                    )
+    if several and trainer.dist.is_main:
         summary = {
             k: f"{statistics.mean(r[k] for r in results):.2f} ± {statistics.stdev(r[k] for r in results):.2f}"
             for k in results[0]
         }
-        print(f"{cfg.name}: mean ± std over splits {splits[0]}-{splits[-1]}: {summary}")
+        over = " and ".join(
+            f"{name} {listed_ids(ids)}"
+            for name, ids in (("splits", splits), ("seeds", seeds))
+            if len(ids) > 1
+        )
+        print(f"{cfg.name}: mean ± std over {over}: {summary}")
     return 0
 
 
@@ -135,3 +159,14 @@ def _splits(args: argparse.Namespace, cfg) -> tuple[int, ...]:
             "--splits and --fast-dev-run go separately: a fast dev run checks one split"
         )
     return parse_splits(args.splits)
+
+
+def _seeds(args: argparse.Namespace, cfg) -> tuple[int, ...]:
+    """The training seeds `--seeds` asks for, one run each, else the configuration's one."""
+    from reidlib.config import parse_seeds
+
+    if args.seeds is None:
+        return (cfg.train.seed,)
+    if args.fast_dev_run is not None:
+        raise ValueError("--seeds and --fast-dev-run go separately: a fast dev run checks one seed")
+    return parse_seeds(args.seeds)

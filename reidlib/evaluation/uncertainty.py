@@ -1,10 +1,13 @@
-"""95% bootstrap intervals over queries for rank-k and mAP, and verdicts read from them.
+"""95% bootstrap intervals for rank-k and mAP over queries and training seeds, and verdicts
+read from them.
 
 The bootstrap redraws the valid queries with replacement, recomputes each metric on every
 redrawn set, and takes the central 95% of those replicates (percentile interval) as the range
 the metric could have taken on another draw of queries of the same size. Two runs on the same
 queries are compared on the same redrawn sets (paired), so the query difficulty they share
-cancels out of their difference.
+cancels out of their difference. A setting trained once per seed is resampled at two levels
+(`seed_query_ci`, `seed_query_difference`): each replicate redraws the queries, then the seeds,
+so the interval carries the training randomness as well as the queries'.
 
 Every resampling is one index matrix `(resamples, n)` from `np.random.default_rng(seed)`, turned
 into per-query counts so each replicate is a row of one matrix product: no loop over resamples.
@@ -13,15 +16,13 @@ Metrics are in percent and differences in points, as the notebooks report them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
 
-from reidlib.evaluation.rank import EvalResult
+from reidlib.evaluation.outcomes import Difference, Interval, QueryOutcomes, per_query_values
 
-Interval = tuple[float, float]
 Expected = Literal["positive", "negative", "within"]
 
 SAME = "same direction as the paper"
@@ -29,107 +30,9 @@ OPPOSITE = "opposite direction"
 UNRESOLVED = "not resolved at this scale"
 
 
-@dataclass(frozen=True, eq=False)
-class QueryOutcomes:
-    """What each query scored, without the features: enough for every metric and interval.
-
-    Attributes:
-        first_match_rank: 0-based rank of the first true match, `(num_q,)` int64; −1 for a
-            skipped query (no true match left after the same-pid same-camid removal).
-        average_precision: AP of each query, `(num_q,)` float64; NaN for a skipped query.
-    """
-
-    first_match_rank: np.ndarray
-    average_precision: np.ndarray
-
-    def __post_init__(self) -> None:
-        first = np.asarray(self.first_match_rank, dtype=np.int64)
-        ap = np.asarray(self.average_precision, dtype=np.float64)
-        if first.ndim != 1 or ap.shape != first.shape:
-            raise ValueError(
-                "first_match_rank and average_precision must be 1-D of one length, got shapes "
-                f"{first.shape} and {ap.shape}"
-            )
-        skipped = first < 0
-        if not np.array_equal(skipped, np.isnan(ap)):
-            q = int(np.flatnonzero(skipped != np.isnan(ap))[0])
-            raise ValueError(
-                f"query {q}: first_match_rank {first[q]} but average_precision {ap[q]}; a query "
-                "is skipped (rank −1) exactly when its AP is NaN"
-            )
-        object.__setattr__(self, "first_match_rank", first)
-        object.__setattr__(self, "average_precision", ap)
-
-    @classmethod
-    def from_result(cls, result: EvalResult) -> QueryOutcomes:
-        """The per-query arrays of an `evaluate_detailed` result."""
-        return cls(result.first_match_rank, result.average_precision)
-
-    def to_json(self) -> dict[str, list]:
-        """Plain lists for `json.dump`; a skipped query's AP is stored as `None`."""
-        ap = [None if np.isnan(x) else float(x) for x in self.average_precision]
-        return {"first_match_rank": self.first_match_rank.tolist(), "average_precision": ap}
-
-    @classmethod
-    def from_json(cls, record: Mapping[str, Sequence]) -> QueryOutcomes:
-        """Reads back what `to_json` wrote (`None` -> NaN)."""
-        ap = [np.nan if x is None else x for x in record["average_precision"]]
-        return cls(np.asarray(record["first_match_rank"]), np.asarray(ap, dtype=np.float64))
-
-    @property
-    def valid(self) -> np.ndarray:
-        """Which queries count, `(num_q,)` bool."""
-        return self.first_match_rank >= 0
-
-    def metrics(self, *, ranks: Sequence[int] = (1, 5, 10, 20)) -> dict[str, float]:
-        """Rank-k accuracy and mAP over the valid queries, in percent.
-
-        Args:
-            ranks: the k of each rank-k.
-
-        Returns:
-            `{"rank1": ..., "rank5": ..., "mAP": ...}`; rank-k equals `100 * cmc[k - 1]` and mAP
-            `100 * mAP` of `evaluate_detailed`.
-        """
-        names, values = _per_query_values(self, ranks)
-        return dict(zip(names, (100 * values.mean(axis=1)).tolist()))
-
-
-@dataclass(frozen=True)
-class Difference:
-    """A difference of metrics between runs, in points, with its bootstrap interval.
-
-    Attributes:
-        value: the difference on the queries as evaluated, per metric (`"rank1"`, ..., `"mAP"`).
-        interval: its percentile interval `(lo, hi)`, per metric.
-    """
-
-    value: dict[str, float]
-    interval: dict[str, Interval]
-
-
-def _per_query_values(
-    outcomes: QueryOutcomes, ranks: Sequence[int]
-) -> tuple[list[str], np.ndarray]:
-    """Each metric as a per-query value whose mean over the valid queries is the metric.
-
-    Returns:
-        `(names, values)`: `["rank1", ..., "mAP"]` and `(len(ranks) + 1, num_valid)` float64,
-        rows hit@k = [first_match_rank < k] and AP.
-    """
-    if any(k < 1 for k in ranks):
-        raise ValueError(f"ranks must be >= 1, got {tuple(ranks)}")
-    valid = outcomes.valid
-    if not valid.any():
-        raise ValueError(f"none of the {valid.size} queries is valid (all skipped)")
-    first = outcomes.first_match_rank[valid]
-    hits = first[None, :] < np.asarray(ranks)[:, None]
-    values = np.vstack([hits.astype(np.float64), outcomes.average_precision[valid][None, :]])
-    return [f"rank{k}" for k in ranks] + ["mAP"], values
-
-
 def _resample_counts(rng: np.random.Generator, n: int, resamples: int) -> np.ndarray:
-    """How often each of `n` queries is drawn in each resample, `(resamples, n)` int64.
+    """How often each of `n` items (queries, or training seeds) is drawn in each resample,
+    `(resamples, n)` int64.
 
     The draws are one index matrix `rng.integers(0, n, size=(resamples, n))`; row r of the
     counts is `np.bincount(indices[r], minlength=n)`.
@@ -139,11 +42,6 @@ def _resample_counts(rng: np.random.Generator, n: int, resamples: int) -> np.nda
     indices = rng.integers(0, n, size=(resamples, n))
     offsets = indices + n * np.arange(resamples)[:, None]
     return np.bincount(offsets.ravel(), minlength=resamples * n).reshape(resamples, n)
-
-
-def _replicates(counts: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Each metric on each resample, in percent: `(resamples, n) @ (n, m)` -> `(resamples, m)`."""
-    return 100 * (counts @ values.T) / counts.shape[1]
 
 
 def _percentile(replicates: np.ndarray, level: float) -> np.ndarray:
@@ -157,6 +55,64 @@ def _percentile(replicates: np.ndarray, level: float) -> np.ndarray:
 def _intervals(names: list[str], replicates: np.ndarray, level: float) -> dict[str, Interval]:
     lo, hi = _percentile(replicates, level)
     return {name: (float(a), float(b)) for name, a, b in zip(names, lo, hi)}
+
+
+def _seed_values(
+    runs: Sequence[QueryOutcomes], ranks: Sequence[int]
+) -> tuple[list[str], np.ndarray]:
+    """Per-query values of each run of one setting, `(S, m, num_valid)`: the runs (one per
+    training seed) must score the same queries against the same gallery."""
+    if not runs:
+        raise ValueError("expected at least one run (one per training seed), got none")
+    first = runs[0]
+    for i, run in enumerate(runs[1:], start=1):
+        if run.valid.size != first.valid.size or not np.array_equal(run.valid, first.valid):
+            raise ValueError(
+                f"run {i} scores other queries than run 0 ({run.valid.size} against "
+                f"{first.valid.size} queries, or other valid ones): not the same queries and gallery"
+            )
+    names = per_query_values(first, ranks)[0]
+    return names, np.stack([per_query_values(run, ranks)[1] for run in runs])
+
+
+def _replicates(counts: np.ndarray, weights: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Each metric on each two-level resample, in percent, `(resamples, m)`: run s's metric on
+    resample r's queries, `counts (R, n) @ values[s] (m, n).T / n`, weighted by how often
+    resample r drew seed s (`weights (R, S)`, rows summing to 1)."""
+    per_run = 100 * np.einsum("rn,smn->srm", counts, values) / counts.shape[1]
+    return np.einsum("rs,srm->rm", weights, per_run)
+
+
+def _seed_weights(rng: np.random.Generator, seeds: int, resamples: int) -> np.ndarray:
+    """Resample r's draw of `seeds` training seeds with replacement, as weights `(R, S)`."""
+    return _resample_counts(rng, seeds, resamples) / seeds
+
+
+def seed_query_ci(
+    runs: Sequence[QueryOutcomes],
+    *,
+    ranks: Sequence[int] = (1, 5, 10, 20),
+    resamples: int = 2000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> dict[str, Interval]:
+    """Two-level percentile bootstrap interval of rank-k and mAP over training seeds and
+    queries, in percent: each replicate redraws the queries, then the seeds, both with
+    replacement, and averages the redrawn seeds' metrics on the redrawn queries. With one seed
+    it is the interval over queries alone (`bootstrap_ci`, the same draws).
+
+    Args:
+        runs: one setting's per-query results, one run per training seed, on the same queries.
+        ranks, resamples, level, seed: as `bootstrap_ci`.
+
+    Returns:
+        `{"rank1": (lo, hi), ..., "mAP": (lo, hi)}` around the mean over the seeds.
+    """
+    names, values = _seed_values(runs, ranks)
+    rng = np.random.default_rng(seed)
+    counts = _resample_counts(rng, values.shape[2], resamples)
+    weights = _seed_weights(rng, len(runs), resamples)
+    return _intervals(names, _replicates(counts, weights, values), level)
 
 
 def bootstrap_ci(
@@ -179,26 +135,74 @@ def bootstrap_ci(
     Returns:
         `{"rank1": (lo, hi), ..., "mAP": (lo, hi)}`, the keys of `QueryOutcomes.metrics`.
     """
-    names, values = _per_query_values(outcomes, ranks)
-    counts = _resample_counts(np.random.default_rng(seed), values.shape[1], resamples)
-    return _intervals(names, _replicates(counts, values), level)
+    return seed_query_ci([outcomes], ranks=ranks, resamples=resamples, level=level, seed=seed)
 
 
-def _paired_values(
-    a: QueryOutcomes, b: QueryOutcomes, ranks: Sequence[int]
-) -> tuple[list[str], np.ndarray]:
-    """Per-query b − a of every metric on the shared valid queries, `(m, num_valid)`."""
-    n_a, n_b = a.valid.size, b.valid.size
-    if n_a != n_b:
-        raise ValueError(f"run a has {n_a} queries and run b {n_b}: not the same queries")
-    differ = np.flatnonzero(a.valid != b.valid)
-    if differ.size:
+def _gain(
+    a: Sequence[QueryOutcomes], b: Sequence[QueryOutcomes], ranks: Sequence[int]
+) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """The per-query values of two settings' runs on the same queries, `(S_a, m, n)` and
+    `(S_b, m, n)`."""
+    names, values_a = _seed_values(a, ranks)
+    values_b = _seed_values(b, ranks)[1]
+    if values_a.shape[2] != values_b.shape[2] or not np.array_equal(a[0].valid, b[0].valid):
+        n_a, n_b = a[0].valid.size, b[0].valid.size
+        if n_a != n_b:
+            raise ValueError(f"run a has {n_a} queries and run b {n_b}: not the same queries")
+        differ = np.flatnonzero(a[0].valid != b[0].valid)
         raise ValueError(
             f"the valid-query masks differ at {differ.size} queries (first: query "
             f"{int(differ[0])}): not the same queries and gallery"
         )
-    names, values_a = _per_query_values(a, ranks)
-    return names, _per_query_values(b, ranks)[1] - values_a
+    return names, values_a, values_b
+
+
+def _gain_replicates(
+    rng: np.random.Generator, counts: np.ndarray, values_a: np.ndarray, values_b: np.ndarray
+) -> np.ndarray:
+    """b − a on each resample: the same redrawn queries for both (paired), each setting's
+    seeds redrawn on their own (a seed of one setting is no partner of the other's)."""
+    resamples = counts.shape[0]
+    weights_a = _seed_weights(rng, values_a.shape[0], resamples)
+    weights_b = _seed_weights(rng, values_b.shape[0], resamples)
+    return _replicates(counts, weights_b, values_b) - _replicates(counts, weights_a, values_a)
+
+
+def _mean_gain(values_a: np.ndarray, values_b: np.ndarray) -> np.ndarray:
+    """b − a in points, each setting's metric averaged over its seeds, `(m,)`."""
+    return 100 * (values_b.mean(axis=(0, 2)) - values_a.mean(axis=(0, 2)))
+
+
+def seed_query_difference(
+    a: Sequence[QueryOutcomes],
+    b: Sequence[QueryOutcomes],
+    *,
+    ranks: Sequence[int] = (1, 5, 10, 20),
+    resamples: int = 2000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> Difference:
+    """b − a, each averaged over its training seeds, with a two-level bootstrap interval:
+    queries redrawn once for both settings (paired), then each setting's seeds redrawn. With
+    one seed each it is `paired_difference` (the same draws).
+
+    Args:
+        a: the baseline's per-query results, one run per seed.
+        b: the other setting's, one run per seed, on the same queries and gallery.
+        ranks, resamples, level, seed: as `paired_difference`.
+
+    Returns:
+        A `Difference` in points, keyed like `QueryOutcomes.metrics`.
+
+    Raises:
+        ValueError: when runs differ in number of queries or in which queries are valid.
+    """
+    names, values_a, values_b = _gain(a, b, ranks)
+    rng = np.random.default_rng(seed)
+    counts = _resample_counts(rng, values_a.shape[2], resamples)
+    replicates = _gain_replicates(rng, counts, values_a, values_b)
+    value = dict(zip(names, _mean_gain(values_a, values_b).tolist()))
+    return Difference(value=value, interval=_intervals(names, replicates, level))
 
 
 def paired_difference(
@@ -230,15 +234,12 @@ def paired_difference(
     Raises:
         ValueError: when the runs differ in number of queries or in which queries are valid.
     """
-    names, diff = _paired_values(a, b, ranks)
-    counts = _resample_counts(np.random.default_rng(seed), diff.shape[1], resamples)
-    value = dict(zip(names, (100 * diff.mean(axis=1)).tolist()))
-    return Difference(value=value, interval=_intervals(names, _replicates(counts, diff), level))
+    return seed_query_difference([a], [b], ranks=ranks, resamples=resamples, level=level, seed=seed)
 
 
 def difference_of_differences(
-    first: tuple[QueryOutcomes, QueryOutcomes],
-    second: tuple[QueryOutcomes, QueryOutcomes],
+    first: tuple[Sequence[QueryOutcomes], Sequence[QueryOutcomes]],
+    second: tuple[Sequence[QueryOutcomes], Sequence[QueryOutcomes]],
     *,
     ranks: Sequence[int] = (1, 5, 10, 20),
     resamples: int = 2000,
@@ -248,12 +249,12 @@ def difference_of_differences(
     """(b1 − a1) − (b2 − a2): whether a change gains more on one query set than on another.
 
     Each gain is paired within its own queries (e.g. MARS initialisation against ImageNet on
-    iLIDS-VID, then on PRID2011); the two query sets are resampled independently, and the
-    interval is that of the difference of the two gains' replicates. The first set's
-    resamples are those `paired_difference(a1, b1, seed=seed)` draws.
+    iLIDS-VID, then on PRID2011) and averaged over each setting's training seeds; the two query
+    sets are resampled independently, then every setting's seeds, and the interval is that of
+    the difference of the two gains' replicates.
 
     Args:
-        first: `(a1, b1)`, baseline and other run on the first query set.
+        first: `(a1, b1)`, baseline and other setting on the first query set, one run per seed.
         second: `(a2, b2)`, the same two settings on the second query set.
         ranks: the k of each rank-k.
         resamples: bootstrap replicates.
@@ -267,12 +268,12 @@ def difference_of_differences(
         ValueError: when a pair's runs differ in number of queries or valid queries.
     """
     rng = np.random.default_rng(seed)
-    names, diff_1 = _paired_values(*first, ranks)
-    diff_2 = _paired_values(*second, ranks)[1]
-    counts_1 = _resample_counts(rng, diff_1.shape[1], resamples)
-    counts_2 = _resample_counts(rng, diff_2.shape[1], resamples)
-    replicates = _replicates(counts_1, diff_1) - _replicates(counts_2, diff_2)
-    value = dict(zip(names, (100 * (diff_1.mean(axis=1) - diff_2.mean(axis=1))).tolist()))
+    names, a1, b1 = _gain(*first, ranks)
+    a2, b2 = _gain(*second, ranks)[1:]
+    counts_1 = _resample_counts(rng, a1.shape[2], resamples)
+    counts_2 = _resample_counts(rng, a2.shape[2], resamples)
+    replicates = _gain_replicates(rng, counts_1, a1, b1) - _gain_replicates(rng, counts_2, a2, b2)
+    value = dict(zip(names, (_mean_gain(a1, b1) - _mean_gain(a2, b2)).tolist()))
     return Difference(value=value, interval=_intervals(names, replicates, level))
 
 
