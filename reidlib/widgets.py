@@ -14,7 +14,7 @@ import numpy as np
 
 from reidlib.evaluation.rank import EvalResult
 from reidlib.plotting import plot_clip_grid, plot_rank_lists
-from reidlib.types import Tracklet
+from reidlib.types import FrameWeights, Tracklet
 
 
 def _browser(count: int, draw: Callable[[int], object], *, description: str, labels=None):
@@ -43,7 +43,7 @@ def query_browser(
     result: EvalResult,
     *,
     order: Sequence[int],
-    attention: Callable[[Tracklet], np.ndarray],
+    attention: Callable[[Tracklet], FrameWeights],
     top_k: int = 5,
 ):
     """Pick a query (in `order`, e.g. worst average precision first) and see its frames and its

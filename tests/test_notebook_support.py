@@ -171,6 +171,22 @@ def test_rank_list_frames_true_and_false_matches(tiny_tracklets):
         plot_rank_lists(query, gallery, res, [0], top_k=4)
 
 
+def test_rank_list_names_a_dead_attention_instead_of_its_weights(tiny_tracklets):
+    from reidlib.types import FrameWeights
+
+    query, gallery = tiny_tracklets
+    res = result_of([0], [1.0], [[1, 0, -1]], [[True, False, False]])
+
+    def attention(tracklet):  # the query's clip is dead, the gallery's alive
+        n = len(tracklet.frames)
+        dead = tracklet is query[0]
+        return FrameWeights(np.full(n, 0.25 if dead else 0.4), np.full(n, dead))
+
+    fig = plot_rank_lists(query, gallery, res, [0], top_k=2, query_frames=2, attention=attention)
+    labels = [ax.get_xlabel() for ax in fig.axes if ax.get_xlabel()]
+    assert labels == ["attention dead: 1/T"] * 2 + ["a=0.40"] * 2
+
+
 @pytest.fixture
 def tiny_tracklets(tmp_path):
     from PIL import Image
@@ -194,6 +210,7 @@ def tiny_tracklets(tmp_path):
 def test_every_table_row_names_a_paper_row_and_a_preset():
     from reidlib import paper
     from reidlib.config import PRESETS, TABLE5_SOURCES, TABLE_ROWS
+    from reidlib.what_matters import ROWS
 
     for table, rows in TABLE_ROWS.items():
         assert set(rows) == set(getattr(paper, f"TABLE_{table}")), table
@@ -201,7 +218,9 @@ def test_every_table_row_names_a_paper_row_and_a_preset():
     assert list(TABLE_ROWS) == ["I", "III", "IV"]  # Table V's rows are chains of runs
     assert set(TABLE5_SOURCES) == set(paper.TABLE_V)
     presets = sorted(p for rows in TABLE_ROWS.values() for p in rows.values())
-    assert [*presets, "table5_imagenet"] == sorted(PRESETS)  # Table V's first row: the base run
+    recipe = [p for p in ROWS.values() if p is not None]  # notebook 09's changed settings
+    # Table V's first row is the base run
+    assert sorted([*presets, "table5_imagenet", *recipe]) == sorted(PRESETS)
 
 
 def fake_train(nb, calls: list):

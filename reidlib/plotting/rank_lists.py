@@ -14,7 +14,7 @@ from matplotlib.patches import Rectangle
 from reidlib.data.io import read_frame
 from reidlib.evaluation.rank import EvalResult
 from reidlib.plotting.save import save_figure
-from reidlib.types import Tracklet
+from reidlib.types import FrameWeights, Tracklet
 
 MATCH, NON_MATCH = "#1a9641", "#d7191c"
 
@@ -41,7 +41,7 @@ def plot_rank_lists(
     top_k: int = 5,
     query_frames: int = 3,
     labels: Sequence[str] | None = None,
-    attention: Callable[[Tracklet], np.ndarray] | None = None,
+    attention: Callable[[Tracklet], FrameWeights] | None = None,
     title: str | None = None,
     out: Path | None = None,
 ) -> Figure:
@@ -55,9 +55,10 @@ def plot_rank_lists(
         top_k: gallery tracklets per row.
         query_frames: frames of the query tracklet shown, spread over it.
         labels: a caption per row (default: pid, camid, first-match rank and AP).
-        attention: tracklet -> the attention weight a_t of each of its frames in its dense test
-            clip (e.g. `reidlib.training.probes.frame_attention` bound to a network), written
-            under each frame shown.
+        attention: tracklet -> the attention each of its frames gets in its dense test clip
+            (`FrameWeights`, e.g. `reidlib.training.probes.frame_attention` bound to a
+            network), written under each frame shown: its weight a_t, or "attention dead: 1/T"
+            where every score of its clip is 0.
         title: figure title.
         out: if given, the PNG is saved there.
     """
@@ -115,11 +116,20 @@ def plot_rank_lists(
     return save_figure(fig, out)
 
 
+DEAD_LABEL = "attention dead: 1/T"  # every score s_t of the frame's clip is 0
+
+
+def attention_label(weights: FrameWeights, frame: int) -> str:
+    """What a frame's picture says of its attention: its weight a_t, or that the attention of
+    its clip is dead (every score 0, so every weight is 1/T and says nothing of the frame)."""
+    return DEAD_LABEL if weights.dead[frame] else f"a={weights.weights[frame]:.2f}"
+
+
 def _attention_label(
-    ax, attention: Callable[[Tracklet], np.ndarray] | None, tracklet: Tracklet, frame: int
+    ax, attention: Callable[[Tracklet], FrameWeights] | None, tracklet: Tracklet, frame: int
 ) -> None:
     if attention is not None:
-        ax.set_xlabel(f"a={attention(tracklet)[frame]:.2f}", fontsize=7, labelpad=1)
+        ax.set_xlabel(attention_label(attention(tracklet), frame), fontsize=7, labelpad=1)
 
 
 def plot_first_match_ranks(

@@ -28,8 +28,9 @@ from reidlib.data import (
     check_dataset,
     ensure_synthetic,
 )
+from reidlib.data.frame_cache import frames_dir
 from reidlib.losses import build_loss, make_center_optimizer
-from reidlib.network import build_network
+from reidlib.network import VideoReIDNet, build_network
 from reidlib.network.backbone import OUT_CHANNELS, load_pretrained
 from reidlib.seeding import seeded
 from reidlib.threads import SPIN_COUNT, SPINS, spin_waits_set
@@ -158,6 +159,24 @@ def epoch_batches(
     )
 
 
+def initial_network(cfg: RunConfig, *, num_classes: int) -> tuple[VideoReIDNet, int]:
+    """The network a run of `cfg` starts from, and how many tensors it took from its file: built
+    from `cfg.train.seed` alone, then the backbone file `cfg.model.weights` loaded, if any (as
+    `resolve_weights` and `with_pretrained` left it; nothing is looked for or trained here)."""
+    with seeded(cfg.train.seed):  # the initial weights depend on the seed only
+        net = build_network(
+            backbone=cfg.model.backbone,
+            num_classes=num_classes,
+            input_size=(cfg.data.height, cfg.data.width),
+            temporal=cfg.model.temporal,
+            last_stride=cfg.model.last_stride,
+            eq1_form=cfg.model.eq1_form,
+            zero_init_residual=cfg.model.zero_init_residual,
+        )
+    weights_loaded = load_pretrained(net.backbone, cfg.model.weights) if cfg.model.weights else 0
+    return net, weights_loaded
+
+
 def build_run(
     cfg: RunConfig,
     dataset: VideoReIDDataset | None = None,
@@ -175,7 +194,8 @@ def build_run(
         dataset: the run's dataset, already loaded; None = loaded from `cfg.data` (and, with
             `check_data`, every frame opened first).
         device: where to train; under torchrun each process takes its LOCAL_RANK GPU.
-        runs_root: where runs and the quick profile's pre-training are cached.
+        runs_root: where runs, the quick profile's pre-training and the decoded test frames
+            (`frames_dir`) are cached.
         out_dir: the run folder (checkpoints, `history.jsonl`, `config.json`); None =
             `run_dir(cfg, runs_root)`, named after the settings and the weights they start from.
         progress: progress bars.
@@ -200,17 +220,7 @@ def build_run(
             f"{SPINS} (reidlib's command line, notebooks and make do; reidlib/threads.py)",
             stacklevel=2,
         )
-    with seeded(cfg.train.seed):  # the initial weights depend on the seed only
-        net = build_network(
-            backbone=cfg.model.backbone,
-            num_classes=dataset.num_train_pids,
-            input_size=(cfg.data.height, cfg.data.width),
-            temporal=cfg.model.temporal,
-            last_stride=cfg.model.last_stride,
-            eq1_form=cfg.model.eq1_form,
-            zero_init_residual=cfg.model.zero_init_residual,
-        )
-    weights_loaded = load_pretrained(net.backbone, cfg.model.weights) if cfg.model.weights else 0
+    net, weights_loaded = initial_network(cfg, num_classes=dataset.num_train_pids)
     init = cfg.train.init_checkpoint
     transfer = load_transfer(net, init) if init else None
     step = build_step(net, cfg, num_classes=dataset.num_train_pids, device=device, dist=dist)
@@ -225,4 +235,5 @@ def build_run(
         progress=progress,
         weights_loaded=weights_loaded,
         transfer=transfer,
+        frame_cache=frames_dir(runs_root),
     )

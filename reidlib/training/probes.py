@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from reidlib.data import TrackletDataset, denormalize, dense_clip_indices
-from reidlib.types import Tracklet
+from reidlib.types import FrameWeights, Tracklet
 
 
 @torch.no_grad()
@@ -59,9 +59,10 @@ def attention_on_training_clips(
 @torch.no_grad()
 def frame_attention(
     net: nn.Module, tracklet: Tracklet, *, transform, clip_len: int, max_clips: int | None
-) -> np.ndarray:
-    """The attention weight a_t each frame of `tracklet` gets in its dense test clip, `(n,)`;
-    frames past the clip cap get NaN. A padded last clip repeats frames: a frame's first
+) -> FrameWeights:
+    """The attention weight a_t each frame of `tracklet` gets in its dense test clip, and
+    whether that clip's attention is dead (every score s_t 0, so every weight 1/T); frames past
+    the clip cap get NaN and are not dead. A padded last clip repeats frames: a frame's first
     appearance counts."""
     if net.training:
         raise RuntimeError("frame_attention needs the network in eval mode: call net.eval()")
@@ -70,13 +71,17 @@ def frame_attention(
         [tracklet], transform=transform, clip_len=clip_len, max_clips=max_clips
     )
     clips, _, _ = dataset[0]
-    a = net(clips.to(device)).attention_weights.float().cpu().numpy().ravel()
+    out = net(clips.to(device))
+    a = out.attention_weights.float().cpu().numpy().ravel()
+    scores = out.attention_scores.float().cpu().numpy()
+    dead_clip = np.repeat((scores == 0).all(axis=1), scores.shape[1])
     weights = np.full(len(tracklet.frames), np.nan)
+    dead = np.zeros(len(tracklet.frames), dtype=bool)
     order = [
         i
         for clip in dense_clip_indices(len(tracklet.frames), clip_len=clip_len, max_clips=max_clips)
         for i in clip
     ]
     for position, frame in reversed(list(enumerate(order))):  # the first appearance wins
-        weights[frame] = a[position]
-    return weights
+        weights[frame], dead[frame] = a[position], dead_clip[position]
+    return FrameWeights(weights, dead)

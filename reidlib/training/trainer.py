@@ -28,8 +28,9 @@ from tqdm.auto import tqdm
 
 from reidlib.config import RunConfig
 from reidlib.data import VideoReIDDataset
+from reidlib.data.frame_cache import cache_frames, fits_cache
 from reidlib.data.transforms import build_test_transform
-from reidlib.evaluation import QueryOutcomes
+from reidlib.evaluation import AttentionHealth, QueryOutcomes, attention_health
 from reidlib.evaluation.protocol import TrackletEvaluation, evaluate_tracklets
 from reidlib.progress import progress_bar
 from reidlib.training.batches import EpochBatches
@@ -62,6 +63,8 @@ class Trainer:
         progress: progress bars (on the main process only).
         weights_loaded: tensors the network took from its starting file (0: random or transfer).
         transfer: what a transfer run took from its source checkpoint (Table V), else None.
+        frame_cache: where the dataset's test frames are kept decoded (`frames_dir`), so only
+            the first evaluation of a test set at a size decodes it; None decodes every time.
     """
 
     def __init__(
@@ -76,8 +79,10 @@ class Trainer:
         progress: bool = True,
         weights_loaded: int = 0,
         transfer: TransferReport | None = None,
+        frame_cache: Path | None = None,
     ) -> None:
         self.cfg, self.step, self.scheduler, self.batches = cfg, step, scheduler, batches
+        self.frame_cache = frame_cache
         self.dataset = dataset
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.dist, self.device = step.dist, step.device
@@ -142,9 +147,24 @@ class Trainer:
         """Dense-clip evaluation (docs/decisions.md §4): metrics, per-query ranks and features.
         Under DDP every process embeds its share of the tracklets and returns the same result.
 
+        The dataset's whole test set is read from `frame_cache` when there is one and the
+        decoded frames fit it (`fits_cache`; decoded there by the first evaluation; under DDP
+        the first process to take the file's lock decodes, the others wait for it and read); a
+        subset or a larger test set is decoded as given.
+
         Args:
             query, gallery: a subset of the dataset's (a fast dev run's); None = all of it.
         """
+        frames, test = None, [*self.dataset.query, *self.dataset.gallery]
+        whole = query is None and gallery is None
+        if self.frame_cache is not None and whole and fits_cache(test, size=self.size):
+            frames = cache_frames(
+                test,
+                size=self.size,
+                folder=self.frame_cache,
+                workers=self.cfg.data.num_workers,
+                progress=self.progress,
+            )
         self.net.eval()
         try:
             with self.autocast():
@@ -158,6 +178,7 @@ class Trainer:
                     chunk=self.cfg.train.eval_chunk,
                     num_workers=self.cfg.data.num_workers,
                     progress=self.progress,
+                    frames=frames,
                 )
         finally:
             self.net.train()
@@ -220,6 +241,8 @@ class Trainer:
                     record["queries"] = QueryOutcomes.from_result(evaluation.result).to_json()
                     record["eval_seconds"] = time.perf_counter() - start
                     shown |= {"rank1": f"{record['rank1']:.1f}", "mAP": f"{record['mAP']:.1f}"}
+                if epoch + 1 == total and self.dist.is_main:
+                    record["attention"] = self._attention_health(epoch).to_json()
                 bar.set_postfix(shown)
                 self.epoch = epoch + 1
                 self.history.append(record)
@@ -228,6 +251,18 @@ class Trainer:
                 if self.dist.enabled:
                     dist.barrier()
         return self.history
+
+    def _attention_health(self, epoch: int) -> AttentionHealth:
+        """`attention_health` of the network on the first two training batches of 0-based
+        `epoch`: the same clips whenever the run is trained, fixed by its seed. This process
+        alone, no collective call (docs/decisions.md §9)."""
+        clips, erased = [], []
+        for _, (batch, _, _, flags) in zip(range(2), self.epoch_loader(epoch)):
+            clips.append(batch)
+            erased.append(flags)
+        return attention_health(
+            self.net, torch.cat(clips), torch.cat(erased), chunk=self.cfg.train.eval_chunk
+        )
 
     # ------------------------------------------------------------------ state
 
