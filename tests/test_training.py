@@ -318,7 +318,7 @@ def test_a_damaged_frame_stops_training_before_the_first_step(tiny_root, tmp_pat
     # skipping the check, the same frame is found only after the epoch, by the evaluation
     assert main([*args, "--no-check-data"]) == 1
     err = capsys.readouterr().err
-    assert f"{frame}: not a readable image" in err and "8 query + 14 gallery tracklets" in err
+    assert f"{frame}: not a readable image" in err and "decoding 310 test frames" in err
 
 
 @pytest.mark.slow
@@ -611,6 +611,32 @@ def test_cli_trains_several_splits_and_reports_mean_and_std(prid, tmp_path, caps
     assert "splits '0-12': expected split ids between 0 and 9" in capsys.readouterr().err
 
 
+def test_cli_trains_one_run_per_seed_and_prints_each_attention(tiny_root, tmp_path, capsys):
+    cfg = tiny_config(tiny_root, train={"epochs": 1})
+    cfg_path = tmp_path / "cfg.json"
+    cfg_path.write_text(json.dumps(cfg.to_dict()))
+    out = tmp_path / "runs"
+    args = ["train", "--config", str(cfg_path), "--device", "cpu", "--out", str(out)]
+    assert main([*args, "--seeds", "3,5"]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    seeds = [json.loads(load_checkpoint(out / f"seed{s}" / "last.pt")["config"]) for s in (3, 5)]
+    assert [c["train"]["seed"] for c in seeds] == [3, 5]
+    last = [
+        json.loads((out / f"seed{s}" / "history.jsonl").read_text().splitlines()[-1])
+        for s in (3, 5)
+    ]
+    assert all(
+        {"dead_fraction", "entropy", "erased_weight", "clean_weight"} <= set(r["attention"])
+        for r in last
+    )
+    assert sum("seed 3, attention" in line for line in printed) == 1
+    assert printed[-1].startswith("quick-mars: mean ± std over seeds 3, 5: ")
+    assert main([*args, "--seeds", "1-x"]) == 1
+    assert "seeds '1-x': expected seeds between 0 and" in capsys.readouterr().err
+    assert main([*args, "--seeds", "0-1", "--fast-dev-run", "2"]) == 1
+    assert "--seeds and --fast-dev-run go separately" in capsys.readouterr().err
+
+
 def test_a_cpu_run_started_with_spinning_waits_says_so(tiny_root, monkeypatch):
     cfg = tiny_config(tiny_root, train={"epochs": 1})
     dataset = load_dataset(cfg.data, progress=False)
@@ -656,3 +682,31 @@ def test_a_run_stopped_after_an_epoch_resumes_to_the_same_numbers(tiny_root, tmp
     assert load_checkpoint(tmp_path / "stopped" / "last.pt")["epoch"] == 2
     resumed = tiny_trainer(cfg, dataset, out_dir=tmp_path / "stopped").fit()
     assert untimed(resumed) == untimed(whole)
+
+
+@pytest.mark.parametrize("dml_feature", ["bnneck", "pre_bnneck"])
+def test_ddp_gathers_the_feature_the_metric_losses_read(dml_feature, monkeypatch):
+    import reidlib.training.step as step_module
+    from reidlib.losses import ReIDLoss, make_center_optimizer
+    from reidlib.training.step import TrainingStep
+    from reidlib.types import ReIDOutput
+
+    gathered = []
+    monkeypatch.setattr(step_module, "gather_with_grad", lambda t: gathered.append(t) or t)
+    monkeypatch.setattr(step_module, "gather", lambda t: t)
+    criterion = ReIDLoss(2, 3, dml_feature=dml_feature)
+    net = nn.Linear(1, 1)
+    step = TrainingStep(
+        net,
+        criterion=criterion,
+        optimizer=torch.optim.SGD(net.parameters(), lr=0.1),
+        center_optimizer=make_center_optimizer(criterion.center),
+        cfg=RunConfig().with_overrides(loss={"dml_feature": dml_feature}),
+        device=torch.device("cpu"),
+        dist=DistInfo(rank=0, world_size=2),
+    )
+    g = torch.Generator().manual_seed(0)
+    out = ReIDOutput(*(torch.randn(4, n, generator=g) for n in (2, 3, 3, 2, 2)))
+    step.compute_loss(out, torch.tensor([0, 0, 1, 1]), torch.zeros(4, 2))
+    expected = out.bn_feature if dml_feature == "bnneck" else out.feature
+    assert len(gathered) == 1 and gathered[0] is expected

@@ -10,6 +10,7 @@ from PIL import Image
 from torch import Tensor
 from torch.utils.data import Dataset
 
+from reidlib.data.frame_cache import CachedFrames
 from reidlib.data.frames import FRAME_SAMPLERS, dense_clip_indices, sample_frame_indices
 from reidlib.data.io import read_frame
 from reidlib.data.transforms import TrainTransform, build_test_transform, build_train_transform
@@ -108,6 +109,17 @@ class VideoDataset(Dataset):
         return clip, tracklet.pid, tracklet.camid, erased
 
 
+def _test_transform(
+    transform: FrameTransform | None, frames: CachedFrames | None
+) -> FrameTransform:
+    """`transform`, or the test transform when None; with `frames`, the test transform at
+    their size, which `transform` must be if given."""
+    if frames is None:
+        return build_test_transform() if transform is None else transform
+    frames.check_transform(transform)
+    return build_test_transform(size=frames.size)
+
+
 class TrackletFrames(Sequence[Tensor]):
     """The transformed frames of one tracklet, decoded on demand.
 
@@ -116,12 +128,21 @@ class TrackletFrames(Sequence[Tensor]):
 
     Args:
         tracklet: the tracklet.
-        transform: per-frame test transform; `None` = `build_test_transform()`.
+        transform: per-frame test transform; `None` = `build_test_transform()`, or with
+            `frames` the test transform at their size.
+        frames: decoded test frames (`cache_frames`) holding this tracklet's; None = decode
+            every frame read.
     """
 
-    def __init__(self, tracklet: Tracklet, *, transform: FrameTransform | None = None) -> None:
-        self.tracklet = tracklet
-        self.transform = build_test_transform() if transform is None else transform
+    def __init__(
+        self,
+        tracklet: Tracklet,
+        *,
+        transform: FrameTransform | None = None,
+        frames: CachedFrames | None = None,
+    ) -> None:
+        self.tracklet, self.frames = tracklet, frames
+        self.transform = _test_transform(transform, frames)
 
     def __len__(self) -> int:
         return len(self.tracklet.frames)
@@ -137,7 +158,10 @@ class TrackletFrames(Sequence[Tensor]):
             return [self[i] for i in range(*index.indices(len(self)))]
         if not -len(self) <= index < len(self):
             raise IndexError(f"frame {index} out of range for {len(self)} frames")
-        return self.transform(read_frame(self.tracklet.frames[index]))
+        path = self.tracklet.frames[index]
+        if self.frames is not None:
+            return self.frames.tensor(path)
+        return self.transform(read_frame(path))
 
 
 class TrackletDataset(Dataset):
@@ -149,9 +173,12 @@ class TrackletDataset(Dataset):
 
     Args:
         tracklets: query or gallery tracklets.
-        transform: per-frame test transform; `None` = `build_test_transform()`.
+        transform: per-frame test transform; `None` = `build_test_transform()`, or with
+            `frames` the test transform at their size.
         clip_len: `T`.
         max_clips: keep the first `max_clips` clips (41 in the reference code); `None` = all.
+        frames: decoded test frames (`cache_frames`) holding every frame of `tracklets`,
+            read instead of decoding; None = decode every frame read.
     """
 
     def __init__(
@@ -161,11 +188,13 @@ class TrackletDataset(Dataset):
         transform: FrameTransform | None = None,
         clip_len: int = 4,
         max_clips: int | None = None,
+        frames: CachedFrames | None = None,
     ) -> None:
         self.tracklets = list(tracklets)
-        self.transform = build_test_transform() if transform is None else transform
+        self.transform = _test_transform(transform, frames)
         self.clip_len = clip_len
         self.max_clips = max_clips
+        self.frames = frames
 
     def __len__(self) -> int:
         return len(self.tracklets)
@@ -176,7 +205,7 @@ class TrackletDataset(Dataset):
             len(tracklet.frames), clip_len=self.clip_len, max_clips=self.max_clips
         )
         needed = sorted({i for clip in clips for i in clip})
-        frames = TrackletFrames(tracklet, transform=self.transform)
+        frames = TrackletFrames(tracklet, transform=self.transform, frames=self.frames)
         decoded = torch.stack([frames[i] for i in needed])  # `(F, C, H, W)`
         position = {frame: row for row, frame in enumerate(needed)}
         order = torch.tensor([[position[i] for i in clip] for clip in clips])

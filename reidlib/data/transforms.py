@@ -2,10 +2,12 @@
 
 Training: resize (bicubic), horizontal flip 0.5, pad 10, random crop, ImageNet normalisation,
 then random erasing with a flag per frame (the `E_t` of Eq. 12). Test: resize (bicubic), to
-tensor, normalise. Frames of a clip are transformed independently; the random choices (flip,
-crop, erasing) draw from the `generator` passed in, so a training clip is a function of the
-seed its loader hands it (`reidlib.training.batches`), whatever process or worker decodes it.
-`generator=None` draws from torch's default generator, as torch's own functions do.
+tensor, normalise; the resize is kept apart, so decoded test frames can be cached
+(`reidlib.data.frame_cache`). Frames of a clip are transformed independently; the random
+choices (flip, crop, erasing) draw from the `generator` passed in, so a training clip is a
+function of the seed its loader hands it (`reidlib.training.batches`), whatever process or
+worker decodes it. `generator=None` draws from torch's default generator, as torch's own
+functions do.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import math
 import torch
 from PIL import Image
 from torch import Tensor
-from torchvision.transforms import InterpolationMode, v2
+from torchvision.transforms import InterpolationMode
 from torchvision.transforms.v2 import functional as TF
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -158,22 +160,42 @@ def build_train_transform(
     )
 
 
-def _normalised(image: Image.Image) -> Tensor:
-    """To a float tensor in [0, 1], then ImageNet normalisation."""
-    tensor = TF.to_dtype(TF.pil_to_tensor(image), torch.float32, scale=True)
+def normalise_pixels(pixels: Tensor) -> Tensor:
+    """The tensor part of both transforms: uint8 `(C, H, W)` pixels to float32 in [0, 1], then
+    ImageNet normalisation."""
+    tensor = TF.to_dtype(pixels, torch.float32, scale=True)
     return TF.normalize(tensor, list(IMAGENET_MEAN), list(IMAGENET_STD))
 
 
-def build_test_transform(*, size: tuple[int, int] = DEFAULT_SIZE) -> v2.Compose:
+def _normalised(image: Image.Image) -> Tensor:
+    return normalise_pixels(TF.pil_to_tensor(image))
+
+
+class TestTransform:
+    """The test transform of one frame (docs/decisions.md §4): PIL image -> `(C, H, W)`
+    float32, in two parts. `resize` (bicubic to `size`) is deterministic, so its output can be
+    kept between evaluations (`reidlib.data.frame_cache`); the tensor part, `normalise_pixels`,
+    turns those pixels into the same tensor as the whole transform."""
+
+    __test__ = False  # a transform, not a pytest test class
+
+    def __init__(self, *, size: tuple[int, int]) -> None:
+        self.size = size
+
+    def resize(self, image: Image.Image) -> Image.Image:
+        """The deterministic PIL part: bicubic resize to `size`."""
+        return TF.resize(image, list(self.size), interpolation=InterpolationMode.BICUBIC)
+
+    def __call__(self, image: Image.Image) -> Tensor:
+        return _normalised(self.resize(image))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(size={self.size})"
+
+
+def build_test_transform(*, size: tuple[int, int] = DEFAULT_SIZE) -> TestTransform:
     """The test transform (docs/decisions.md §4): PIL image -> `(C, H, W)` float32."""
-    return v2.Compose(
-        [
-            v2.Resize(size, interpolation=InterpolationMode.BICUBIC),
-            v2.PILToTensor(),
-            v2.ToDtype(torch.float32, scale=True),
-            v2.Normalize(IMAGENET_MEAN, IMAGENET_STD),
-        ]
-    )
+    return TestTransform(size=size)
 
 
 def denormalize(images: Tensor) -> Tensor:

@@ -9,6 +9,7 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader
 
 from reidlib.data.clip_dataset import TrackletDataset
+from reidlib.data.frame_cache import CachedFrames
 from reidlib.progress import progress_bar
 from reidlib.types import Tracklet
 
@@ -31,6 +32,7 @@ def extract_features(
     num_workers: int = 0,
     progress: bool = True,
     desc: str = "features",
+    frames: CachedFrames | None = None,
 ) -> Tensor:
     """Embeddings of many tracklets, `(len(tracklets), D)`, decoded by DataLoader workers: the
     video-level feature of §III (P_vid), each tracklet's mean clip embedding.
@@ -54,12 +56,15 @@ def extract_features(
         num_workers: DataLoader workers decoding tracklets.
         progress: a progress bar over tracklets.
         desc: its label.
+        frames: decoded test frames holding every frame of `tracklets` (`cache_frames`), read
+            instead of decoding (`transform` must then be the test transform at their size);
+            None = every frame decoded.
     """
     device = _check_eval(net)
     if chunk < 1:
         raise ValueError(f"chunk must be >= 1, got {chunk}")
     dataset = TrackletDataset(
-        tracklets, transform=transform, clip_len=clip_len, max_clips=max_clips
+        tracklets, transform=transform, clip_len=clip_len, max_clips=max_clips, frames=frames
     )
     loader = DataLoader(
         dataset,

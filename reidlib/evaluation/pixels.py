@@ -14,7 +14,8 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
-from reidlib.data.io import read_frame
+from reidlib.data.clip_dataset import TrackletFrames
+from reidlib.data.frame_cache import CachedFrames
 from reidlib.data.transforms import build_test_transform
 from reidlib.evaluation.protocol import TrackletEvaluation, score_features
 from reidlib.progress import progress_bar
@@ -37,14 +38,16 @@ def pixel_features(
     size: tuple[int, int] = (32, 16),
     center_fraction: float = 0.5,
     progress: bool = False,
+    frames: CachedFrames | None = None,
 ) -> Tensor:
     """`(N, C·H·W')`: per tracklet, the mean over its frames of the normalised test-time
-    frame's central columns, flattened."""
+    frame's central columns, flattened. `frames` (`cache_frames` at `size`, holding the
+    tracklets' frames) are read instead of decoding; None = every frame decoded."""
     transform = build_test_transform(size=size)
     rows = []
     for t in progress_bar(tracklets, desc="pixels", disable=not progress, leave=False):
-        frames = torch.stack([transform(read_frame(p)) for p in t.frames])
-        rows.append(central_columns(frames, center_fraction).mean(dim=0).flatten())
+        stacked = torch.stack(TrackletFrames(t, transform=transform, frames=frames)[:])
+        rows.append(central_columns(stacked, center_fraction).mean(dim=0).flatten())
     return torch.stack(rows)
 
 
@@ -55,10 +58,13 @@ def evaluate_pixel_baseline(
     size: tuple[int, int] = (32, 16),
     center_fraction: float = 0.5,
     progress: bool = False,
+    frames: CachedFrames | None = None,
 ) -> TrackletEvaluation:
     """Rank-k, mAP and chance of `pixel_features` under the MARS protocol (squared
-    Euclidean distance, same-camera matches of the query's id left out)."""
-    kwargs = dict(size=size, center_fraction=center_fraction, progress=progress)
+    Euclidean distance, same-camera matches of the query's id left out). `frames` as there:
+    `cache_frames([*query, *gallery], size=size, ...)` is the file a trainer's evaluation of
+    the same test set at the same size reads."""
+    kwargs = dict(size=size, center_fraction=center_fraction, progress=progress, frames=frames)
     q = pixel_features(query, **kwargs)
     g = pixel_features(gallery, **kwargs)
     return score_features(q, g, query, gallery)

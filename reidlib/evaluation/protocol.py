@@ -12,6 +12,7 @@ import torch.distributed as dist
 from torch import Tensor, nn
 
 from reidlib.choices import Metric
+from reidlib.data.frame_cache import CachedFrames
 from reidlib.evaluation.distance import pairwise_distance
 from reidlib.evaluation.features import extract_features
 from reidlib.evaluation.rank import EvalResult, evaluate_detailed
@@ -64,13 +65,15 @@ def evaluate_tracklets(
     num_workers: int = 0,
     progress: bool = True,
     metric: Metric = "sqeuclidean",
+    frames: CachedFrames | None = None,
 ) -> TrackletEvaluation:
     """Embeds every tracklet (mean of dense clips), ranks the gallery by squared Euclidean
     distance and scores CMC/mAP with the MARS protocol (docs/decisions.md §4).
 
     Under `torch.distributed` each process embeds its own share of the query and gallery
     tracklets and the features are gathered, so every process returns the same result and no
-    process idles for a whole evaluation.
+    process idles for a whole evaluation. `frames` (`cache_frames` of the query and gallery
+    tracklets) are read instead of decoding each frame; every process may read the same file.
     """
     tracklets = [*query, *gallery]
     rank, world = _rank_and_world()
@@ -87,6 +90,7 @@ def evaluate_tracklets(
         num_workers=num_workers,
         progress=progress,
         desc=f"{len(query)} query + {len(gallery)} gallery tracklets",
+        frames=frames,
     )
     features = _gather_shares(local, bounds) if world > 1 else local
     return score_features(
