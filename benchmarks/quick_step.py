@@ -5,7 +5,9 @@ on 2×1 maps, where oneDNN's convolution weight gradient is slow on CPU. Each se
 `reidlib.training.build_run` from the same seeded random weights, timed on the same preloaded
 batches of the synthetic MARS layout: `stock` (`train.cpu_im2col` off, Adam's default foreach
 kernels), `im2col` (the im2col weight gradient of `reidlib.training.cpu_conv`, foreach Adam) and
-`im2col_fused_adam` (as the quick profile ships). It also checks on one batch that the stock and
+`im2col_fused_adam` (as the quick profile ships: NCHW convolutions), and the same with
+channels-last convolutions (`train.channels_last`, which the quick profile used before it was
+measured slower on this CPU). It also checks on one batch that the stock and
 im2col weight gradients agree. Writes `benchmarks/results/quick_step_cpu.json`.
 
     PYTHONPATH=. venv/bin/python benchmarks/quick_step.py   # about 1 min
@@ -26,18 +28,20 @@ from reidlib.config import load_profile
 from reidlib.training import Trainer, build_run
 
 RESULTS = Path(__file__).resolve().parent / "results" / "quick_step_cpu.json"
-SETUPS = {  # name -> (train.cpu_im2col, fused Adam)
-    "stock": (False, False),
-    "im2col": (True, False),
-    "im2col_fused_adam": (True, True),
+SETUPS = {  # name -> (train.cpu_im2col, fused Adam, train.channels_last)
+    "stock": (False, False, False),
+    "im2col": (True, False, False),
+    "im2col_fused_adam": (True, True, False),
+    "im2col_fused_adam_channels_last": (True, True, True),
 }
 # random weights: the time of a step does not depend on where training started
 CONFIG = load_profile("quick").with_overrides(model={"init": "random"})
 
 
-def build(dataset, *, im2col: bool, fused: bool) -> Trainer:
-    """The quick run with the set-up's im2col switch and Adam kernels, from the seeded weights."""
-    cfg = CONFIG.with_overrides(train={"cpu_im2col": im2col})
+def build(dataset, *, im2col: bool, fused: bool, channels_last: bool = False) -> Trainer:
+    """The quick run with the set-up's im2col switch, Adam kernels and memory format, from the
+    seeded weights."""
+    cfg = CONFIG.with_overrides(train={"cpu_im2col": im2col, "channels_last": channels_last})
     trainer = build_run(cfg, dataset, progress=False, check_data=False)
     if not fused:  # the same Adam with torch's default multi-tensor kernels
         params = [p for p in trainer.net.parameters() if p.requires_grad]
@@ -65,23 +69,24 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     header = result_header(
-        "quick-profile CPU step: stock, im2col, im2col + fused Adam", device="cpu"
+        "quick-profile CPU step: stock, im2col, im2col + fused Adam, channels-last", device="cpu"
     )
     probe = build_run(CONFIG, progress=False, check_data=False)  # loads the synthetic data
     epochs = (batch for epoch in itertools.count() for batch in probe.epoch_loader(epoch))
     batches = list(itertools.islice(epochs, args.warmup + args.steps))  # one set for all
     results = {}
-    for name, (im2col, fused) in SETUPS.items():
-        step = build(probe.dataset, im2col=im2col, fused=fused).step
+    for name, (im2col, fused, channels_last) in SETUPS.items():
+        step = build(probe.dataset, im2col=im2col, fused=fused, channels_last=channels_last).step
         times = []
         for clips, pids, _, erased in batches:
             start = time.perf_counter()
             step(clips, pids, erased)
             times.append(time.perf_counter() - start)
         median = statistics.median(times[args.warmup :])
-        results[name] = {"im2col": im2col, "fused_adam": fused, "median_step_seconds": median}
+        results[name] = {"im2col": im2col, "fused_adam": fused, "channels_last": channels_last}
+        results[name]["median_step_seconds"] = median
         results[name]["step_seconds"] = times[args.warmup :]
-        print(f"{name:18s} {median:.3f} s/step")
+        print(f"{name:32s} {median:.3f} s/step")
     grads = {
         im2col: weight_grads(build(probe.dataset, im2col=im2col, fused=True), batches[0])
         for im2col in (False, True)

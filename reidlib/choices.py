@@ -21,6 +21,8 @@ SmoothingK = Literal["classes", "batch"]  # N of Eq. (4): number of ids | Re-ID-
 RLLVariant = Literal["reference", "paper"]  # Eq. (5)-(10) as the code runs them | as printed
 CenterReduction = Literal["mean", "half_sum"]  # Σ/B (code) | ½Σ (Eq. 11)
 EattForm = Literal["reference", "paper"]  # pre-softmax s, Σ_t (code) | a and 1/T (Eq. 12)
+# the feature the ranked list and center losses read: after BNNeck (§III-B) | before it ([18])
+DmlFeature = Literal["bnneck", "pre_bnneck"]
 ScheduleForm = Literal["reference", "paper", "paper_printed"]  # Eq. (2)
 Precision = Literal["fp32", "bf16"]  # bf16 = bf16 autocast, CUDA only
 Metric = Literal["euclidean", "sqeuclidean", "cosine"]  # query-gallery distance

@@ -27,6 +27,7 @@ from reidlib.losses import build_loss
 from reidlib.network import build_network
 from reidlib.network.backbone import OUT_CHANNELS
 from reidlib.training import run_dir
+from reidlib.what_matters import ROWS
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -247,8 +248,16 @@ def notebook_runs(dataset: str = "mars") -> dict[str, list[tuple[str, RunConfig]
         sources = [chain_run(chain[:i]) for i in range(1, len(chain))]
         transfer += [("source", c) for c in sources if (c.data.dataset, c.digest()) not in listed]
         transfer.append((f"{row} init", chain_run(chain)))
+    seeded = (0, 1)  # the training seeds of 02 and 09 (their `SEEDS` parameter, "0-1")
+
+    def over_seeds(row: str, cfg: RunConfig) -> list[tuple[str, RunConfig]]:
+        return [  # the first seed's run is the one the other notebooks train
+            (row if s == seeded[0] else f"{row}, seed {s}", cfg.with_overrides(train={"seed": s}))
+            for s in seeded
+        ]
+
     return {
-        "02_training": [("base", base)],
+        "02_training": over_seeds("base", base),
         **{
             notebook: [(row, _full(dataset, preset)) for row, preset in TABLE_ROWS[table].items()]
             for notebook, table in ablations.items()
@@ -256,6 +265,9 @@ def notebook_runs(dataset: str = "mars") -> dict[str, list[tuple[str, RunConfig]
         "06_transfer_learning": transfer,
         "07_comparison_memory": [],  # one measured training step per network, no run
         "08_rank_lists": [("base", base)],
+        "09_what_matters": [
+            run for row, preset in ROWS.items() for run in over_seeds(row, _full(dataset, preset))
+        ],
     }
 
 

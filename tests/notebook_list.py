@@ -10,4 +10,5 @@ STEMS = (
     "06_transfer_learning",
     "07_comparison_memory",
     "08_rank_lists",
+    "09_what_matters",
 )

@@ -50,16 +50,19 @@ def test_the_mars_plan_trains_each_run_once(unit_flops):
         ("MARS + iLIDS-VID init", "prid2011"),
     ]
     assert transfer.reuses == ["MARS source (= base)"]
-    assert sum(len(nb.trains) for nb in plan.values()) == 10
-    assert sum(nb.steps for nb in plan.values()) == 61_320
-    assert sum(nb.evaluations for nb in plan.values()) == 122  # 02 and 08 evaluate once more
+    # 02's base over two seeds, 09's eight rows over the same two (its recipe is 02's base)
+    assert plan["09_what_matters"].reuses == ["recipe (= base)", "recipe, seed 1 (= base, seed 1)"]
+    assert len(plan["09_what_matters"].trains) == 14 and len(plan["02_training"].trains) == 2
+    assert sum(len(nb.trains) for nb in plan.values()) == 25
+    assert sum(nb.steps for nb in plan.values()) == 61_320 + 15 * 9_360  # a MARS run: 9,360
+    assert sum(nb.evaluations for nb in plan.values()) == 122 + 15 * 12  # 02 and 08 once more
 
 
 def test_another_dataset_after_mars_adds_four_runs(unit_flops):
     trained = {}
     reproduction_plan("mars", trained=trained)
     after = reproduction_plan("prid2011", trained=trained)
-    assert sum(len(nb.trains) for nb in after) == 4  # 02-05; 06's runs exist
+    assert sum(len(nb.trains) for nb in after) == 19  # 02-05 and 09 (seeds 0-1); 06's exist
 
 
 def test_a_chain_starts_from_its_previous_link():

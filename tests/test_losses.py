@@ -306,10 +306,14 @@ def test_step_centers_undoes_the_weight_and_takes_an_sgd_step():
     assert optimizer.param_groups[0]["lr"] == 0.5
 
 
-def test_step_centers_rejects_zero_weight():
+def test_step_centers_leaves_the_centers_alone_when_the_center_loss_is_off():
     center = hand_centers()
-    with pytest.raises(ValueError, match="weight must be > 0"):
-        step_centers(make_center_optimizer(center), center, weight=0.0, pids=CENTER_PIDS)
+    start = center.centers.detach().clone()
+    (0.0 * center(CENTER_F, CENTER_PIDS)).backward()  # β = 0: a zero gradient, no 1/β
+    step_centers(make_center_optimizer(center), center, weight=0.0, pids=CENTER_PIDS)
+    torch.testing.assert_close(center.centers.detach(), start, rtol=0, atol=0)
+    with pytest.raises(ValueError, match="weight must be >= 0"):
+        step_centers(make_center_optimizer(center), center, weight=-1e-4, pids=CENTER_PIDS)
 
 
 def test_step_centers_half_sum_scales_each_center_as_wen_et_al():
@@ -375,11 +379,15 @@ def test_erasing_attention_gradcheck():
 # ------------------------------------------------------------------ total loss, Eq. (13)
 
 
-def square_output(*, logits: torch.Tensor | None = None) -> ReIDOutput:
-    """The SQUARE batch as a network output: 2 ids, T = 2 frames."""
+def square_output(
+    *, logits: torch.Tensor | None = None, feature: torch.Tensor | None = None
+) -> ReIDOutput:
+    """The SQUARE batch as a network output (after BNNeck): 2 ids, T = 2 frames."""
     return ReIDOutput(
         logits=torch.zeros(4, 2, dtype=torch.float64) if logits is None else logits,
-        feature=torch.full((4, 2), 7.0, dtype=torch.float64, requires_grad=True),
+        feature=(
+            torch.full((4, 2), 7.0, dtype=torch.float64) if feature is None else feature
+        ).requires_grad_(),
         bn_feature=SQUARE.clone().requires_grad_(),
         attention_scores=torch.tensor(
             [[1.0, 3.0], [2.0, 0.0], [0.0, 0.0], [5.0, 1.0]], dtype=torch.float64
@@ -421,6 +429,51 @@ def test_reid_loss_feeds_the_post_bn_feature_and_the_raw_scores():
     # reference E_att: ∂/∂s_bt = E_bt / B
     torch.testing.assert_close(out.attention_scores.grad, ERASED_4x2.double() / 4)
     assert criterion.center.centers.grad.abs().sum() > 0
+
+
+# Before BNNeck: each id's two clips antipodal, 3 times the unit vectors of the other id's axis
+PRE_BN = 3.0 * torch.tensor([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]], dtype=torch.float64)
+
+
+@pytest.mark.parametrize("dml_feature", ["bnneck", "pre_bnneck"])
+def test_dml_feature_picks_what_the_ranked_list_and_center_losses_read(dml_feature):
+    criterion = ReIDLoss(2, 2, dml_feature=dml_feature).double()
+    with torch.no_grad():
+        criterion.center.centers.zero_()
+    out = square_output(feature=PRE_BN.clone())
+    total, terms = criterion(out, SQUARE_PIDS, ERASED_4x2)
+    if dml_feature == "bnneck":  # SQUARE, as in test_reid_loss_by_hand
+        rll = (SQRT2 - 0.7) / (1 + EPS) + W_SQRT2 * (2 - SQRT2) / (W_SQRT2 + 1 + EPS)
+        center = 1.0  # unit features, zero centers
+    else:  # PRE_BN: the positive at d = 2, both negatives at √2 (RLL normalises, the center
+        # loss does not: ‖3e‖² = 9)
+        rll = (2 - 0.7) / (1 + EPS) + 2 * W_SQRT2 * (2 - SQRT2) / (2 * W_SQRT2 + EPS)
+        center = 9.0
+    assert terms["rll"].item() == pytest.approx(rll, rel=1e-9)
+    assert terms["center"].item() == pytest.approx(center, rel=1e-9)
+    assert terms["id"].item() == pytest.approx(math.log(2))  # the logits, either way
+    total.backward()
+    read, unread = out.bn_feature, out.feature
+    if dml_feature == "pre_bnneck":
+        read, unread = unread, read
+    assert read.grad.abs().sum() > 0 and unread.grad is None
+    assert criterion.metric_feature(out) is read
+
+
+def test_dml_feature_is_checked():
+    with pytest.raises(ValueError, match="Unknown DML feature 'pre_bn': must be one of"):
+        ReIDLoss(2, 2, dml_feature="pre_bn")
+
+
+def test_erasing_and_center_weights_of_zero_switch_their_terms_off():
+    criterion = ReIDLoss(2, 2, center_weight=0.0, erasing_weight=0.0).double()
+    out = square_output()
+    total, terms = criterion(out, SQUARE_PIDS, ERASED_4x2)
+    assert terms["eatt"].item() > 0 and terms["center"].item() > 0  # still reported
+    assert total.item() == pytest.approx((terms["id"] + terms["rll"]).item(), rel=1e-12)
+    total.backward()
+    assert out.attention_scores.grad.abs().sum() == 0
+    assert criterion.center.centers.grad.abs().sum() == 0
 
 
 def test_reid_loss_options_reach_the_terms():

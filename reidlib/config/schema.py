@@ -22,6 +22,7 @@ from reidlib.choices import (
     Backbone,
     CenterReduction,
     Dataset,
+    DmlFeature,
     EattForm,
     Eq1Form,
     Init,
@@ -168,7 +169,7 @@ class LossConfig(_Section):
         "rll_margin": (_at_least(0), "a number >= 0"),
         "rll_temperature": (_at_least(0), "a number >= 0"),
         "rll_lam": (_at_least(0), "a number >= 0"),
-        "center_weight": (_positive, "a positive number"),
+        "center_weight": (_at_least(0), "a number >= 0 (0 switches the center loss off)"),
         "center_lr": (_positive, "a positive number"),
         "erasing_weight": (_at_least(0), "a number >= 0"),
     }
@@ -181,6 +182,11 @@ class LossConfig(_Section):
     rll_lam: float = 1.0  # lambda, Eq. (10); not given in the paper
     rll_variant: RLLVariant = "reference"  # code lineage | "paper" (Eq. 6-10 literally)
     center_weight: float = 5e-4  # beta: §IV-B prints 5e-5, every reference code uses 5e-4
+    # what the ranked list and center losses read: "bnneck", the clip feature after BNNeck
+    # (§III-B: BNNeck "before both of the FC layer and DML loss functions"), or "pre_bnneck",
+    # the feature before it, where Luo et al. [18] put their metric losses; the ID loss always
+    # reads the logits, i.e. the classifier on the feature after BNNeck
+    dml_feature: DmlFeature = "bnneck"
     center_reduction: CenterReduction = "mean"  # Σ‖f − c‖²/B (code); "half_sum" is Eq. (11)
     center_lr: float = 0.5  # SGD on the centers (reference code)
     erasing_weight: float = 1.0  # weight of E_att in Eq. (13)

@@ -93,18 +93,21 @@ def step_centers(
     Wen et al. ([17], the update Δc_j = Σ_{y_i = j} (c_j − f_i) / (1 + n_j)), the gradient of
     each center is divided by 1 + n_j, its count in the batch; the step becomes
     lr·n_j/(1 + n_j)·(c_j − mean_j). `reduction="mean"` (Σ/B, the code) needs no such scale.
-    Call after `loss.backward()`; zeroing the gradients stays with the trainer (it zeroes both
-    optimisers before the next backward).
+    With β = 0 the center loss is off (`loss.center_weight=0`): it sends the centers no
+    gradient, and they stay where they started. Call after `loss.backward()`; zeroing the
+    gradients stays with the trainer (it zeroes both optimisers before the next backward).
 
     Args:
         optimizer: the centers' optimiser, from `make_center_optimizer`.
         center_loss: the module holding the centers.
-        weight: β, the center-loss weight used in the total loss (> 0).
+        weight: β, the center-loss weight used in the total loss (>= 0; 0: no step).
         pids: the training pids of the batch the gradient comes from (the global batch under
             DDP), `(B,)`.
     """
-    if weight <= 0:
-        raise ValueError(f"weight must be > 0 to rescale the center gradient, got {weight}")
+    if weight < 0:
+        raise ValueError(f"weight must be >= 0 (β of Eq. 13), got {weight}")
+    if weight == 0:
+        return  # the center loss is off: nothing to learn, and 1/β does not exist
     grad = center_loss.centers.grad
     if grad is not None:
         grad.mul_(1.0 / weight)

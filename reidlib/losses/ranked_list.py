@@ -62,7 +62,7 @@ def ranked_list_terms(
         Eq. (5)–(9) of the paper; Wang et al., "Ranked List Loss for Deep Metric Learning" ([12]).
 
     Args:
-        features: embeddings, `(B, D)` (post-BNNeck f in this project, docs/decisions.md §1.3).
+        features: embeddings, `(B, D)` (post-BNNeck f by default, `ReIDLoss.metric_feature`).
         pids: class of each embedding, `(B,)`.
         margin: m; positives are pulled inside α − m.
         alpha: α; negatives are pushed beyond α.

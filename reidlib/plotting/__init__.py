@@ -11,6 +11,7 @@ from reidlib.plotting.rank_lists import (
     plot_first_match_ranks,
     plot_rank_lists,
 )
+from reidlib.plotting.seeds import plot_attention_health, plot_seed_spread
 from reidlib.plotting.tables import plot_paper_vs_ours
 from reidlib.plotting.training import (
     plot_attention_by_erasing,
@@ -22,6 +23,7 @@ from reidlib.plotting.training import (
 __all__ = [
     "best_and_worst_queries",
     "plot_attention_by_erasing",
+    "plot_attention_health",
     "plot_camera_counts",
     "plot_camera_views",
     "plot_clip_grid",
@@ -36,5 +38,6 @@ __all__ = [
     "plot_metrics",
     "plot_paper_vs_ours",
     "plot_rank_lists",
+    "plot_seed_spread",
     "plot_tracklet_lengths",
 ]

@@ -90,14 +90,15 @@ class TrainingStep:
     def compute_loss(
         self, out: ReIDOutput, pids: Tensor, erased: Tensor
     ) -> tuple[Tensor, dict[str, Tensor]]:
-        """Eq. (13). Under DDP the ranked list loss compares the whole global batch."""
+        """Eq. (13). Under DDP the ranked list loss compares the whole global batch of the
+        feature `loss.dml_feature` names (`ReIDLoss.metric_feature`)."""
         if not self.dist.enabled:
             return self.criterion(out, pids, erased)
         return self.criterion(
             out,
             pids,
             erased,
-            rll_features=gather_with_grad(out.bn_feature),
+            rll_features=gather_with_grad(self.criterion.metric_feature(out)),
             rll_pids=gather(pids),
         )
 
