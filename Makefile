@@ -75,7 +75,7 @@ notebooks: $(STAMP)
 # Notebooks first: tests/test_notebook_results.py then reads what they wrote. Every test, the
 # slow ones (subprocesses, torchrun, notebook kernels, training runs) included.
 test: lint notebooks
-	REIDLIB_REQUIRE_NOTEBOOK_RESULTS=1 $(BIN)/python -m pytest -m "slow or not slow"
+	REIDLIB_REQUIRE_NOTEBOOK_RESULTS=1 $(BIN)/python -m pytest -m "slow or not slow" --durations=10
 
 format: $(STAMP)
 	$(BIN)/ruff format .

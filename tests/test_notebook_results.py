@@ -72,3 +72,39 @@ def test_each_run_names_its_folder_relative_to_the_repository(stem):
     for run in trained:
         assert run["run_dir"].startswith(f"runs/{run['dataset']}-"), run["run_dir"]
         assert {"setting", "split", "epochs", "init", "rank1", "mAP", "ci95"} <= set(run), run
+
+
+ATTENTION_KEYS = {"dead_fraction", "entropy", "erased_weight", "clean_weight"}
+
+
+def test_what_matters_records_every_row_and_seed_with_its_attention_and_verdicts():
+    metrics = read("09_what_matters")
+    from reidlib.what_matters import CLAIMS, ROWS
+
+    runs = {(r["setting"], r["seed"]): r for r in metrics["runs"]}
+    seeds = sorted({seed for _, seed in runs})
+    assert len(seeds) >= 2 and set(runs) == {(row, s) for row in ROWS for s in seeds}
+    for run in runs.values():
+        assert {"setting", "seed", "rank1", "mAP", "ci95", "attention"} <= set(run), run
+        assert ATTENTION_KEYS <= set(run["attention"]), run["attention"]
+    assert runs["temporal average pooling", seeds[0]]["attention"]["dead_fraction"] is None
+    assert runs["REA off", seeds[0]]["attention"]["erased_weight"] is None
+    verdicts = metrics["verdicts"]
+    assert [(v["claim"].split(": ")[1], v["metric"]) for v in verdicts] == [
+        (c.claim, c.metric) for c in CLAIMS
+    ]
+    for v in verdicts:
+        lo, hi = v["ci95"]
+        assert lo <= v["ours"] <= hi and v["paper"] is None
+
+
+def test_training_records_each_seed_and_the_attention_at_initialisation():
+    metrics = read("02_training")
+    seeds = [r["seed"] for r in metrics["runs"]]
+    assert len(seeds) >= 2 and len(set(seeds)) == len(seeds)
+    assert all(ATTENTION_KEYS <= set(r["attention"]) for r in metrics["runs"])
+    assert metrics["summary"]["seeds"] == seeds
+    surveys = metrics["attention_at_init"]
+    assert {"224x112 random init", "quick start"} <= set(surveys)
+    for survey in surveys.values():
+        assert survey["seeds"] >= 20 and 0 <= survey["dead_fraction"] <= 1

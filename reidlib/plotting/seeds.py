@@ -53,7 +53,7 @@ def plot_seed_spread(
     axes[0].set_yticks(rows, [s.setting for s in summaries], fontsize=8)
     axes[0].plot([], [], "o-", color=SEED_COLOUR, label="each seed, 95% interval over queries")
     axes[0].plot([], [], "D-", color=MEAN_COLOUR, label="mean, 95% over seeds and queries")
-    axes[0].legend(fontsize=7, loc="lower left")
+    fig.legend(fontsize=7, loc="outside lower center", ncols=2)
     if title:
         fig.suptitle(title, fontsize=9)
     return save_figure(fig, out)
@@ -83,14 +83,23 @@ def plot_attention_health(
 
     left.barh(y + 0.2, values("dead_fraction"), height=0.4, color="#cb181d", label="dead clips")
     left.barh(y - 0.2, values("entropy"), height=0.4, color="#969696", label="entropy / log T")
+    _say_none(left, y + 0.2, values("dead_fraction"), "none: no attention to die")
     left.set_xlim(0, 1.05)
     left.set_yticks(y, labels, fontsize=7)
     left.legend(fontsize=7, loc="lower right")
     left.set_title("dead fraction and entropy (1 = uniform)", fontsize=9)
     right.barh(y + 0.2, values("erased_weight"), height=0.4, color="#fd8d3c", label="erased")
     right.barh(y - 0.2, values("clean_weight"), height=0.4, color="#3182bd", label="clean")
+    _say_none(right, y + 0.2, values("erased_weight"), "none: no frame erased")
     right.legend(fontsize=7, loc="lower right")
     right.set_title("mean a_t of erased and clean frames", fontsize=9)
     if title:
         fig.suptitle(title, fontsize=9)
     return save_figure(fig, out)
+
+
+def _say_none(ax, ys: np.ndarray, values: np.ndarray, text: str) -> None:
+    """Writes `text` where a bar has no value, so a missing bar reads as such."""
+    for y, value in zip(ys, values):
+        if np.isnan(value):
+            ax.text(0.005, y, text, va="center", fontsize=7, color="#636363")
