@@ -588,12 +588,17 @@ def test_console_entry_point_rejects_bad_arguments(tmp_path):
 
 
 @pytest.mark.slow
-def test_cli_trains_several_splits_and_reports_mean_and_std(prid, tmp_path, capsys):
-    cfg = tiny_config(prid, data={"dataset": "prid2011"}, train={"epochs": 1})
+def cli_train(cfg: RunConfig, tmp_path: Path) -> tuple[list[str], Path]:
+    """`reidlib train` arguments for `cfg` (written to a config file) and its `--out` folder."""
     cfg_path = tmp_path / "cfg.json"
     cfg_path.write_text(json.dumps(cfg.to_dict()))
     out = tmp_path / "runs"
-    args = ["train", "--config", str(cfg_path), "--device", "cpu", "--out", str(out)]
+    return ["train", "--config", str(cfg_path), "--device", "cpu", "--out", str(out)], out
+
+
+def test_cli_trains_several_splits_and_reports_mean_and_std(prid, tmp_path, capsys):
+    cfg = tiny_config(prid, data={"dataset": "prid2011"}, train={"epochs": 1})
+    args, out = cli_train(cfg, tmp_path)
     assert main([*args, "--splits", "0,1"]) == 0
     printed = capsys.readouterr().out.splitlines()
     per_split = [
@@ -611,12 +616,9 @@ def test_cli_trains_several_splits_and_reports_mean_and_std(prid, tmp_path, caps
     assert "splits '0-12': expected split ids between 0 and 9" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_cli_trains_one_run_per_seed_and_prints_each_attention(tiny_root, tmp_path, capsys):
-    cfg = tiny_config(tiny_root, train={"epochs": 1})
-    cfg_path = tmp_path / "cfg.json"
-    cfg_path.write_text(json.dumps(cfg.to_dict()))
-    out = tmp_path / "runs"
-    args = ["train", "--config", str(cfg_path), "--device", "cpu", "--out", str(out)]
+    args, out = cli_train(tiny_config(tiny_root, train={"epochs": 1}), tmp_path)
     assert main([*args, "--seeds", "3,5"]) == 0
     printed = capsys.readouterr().out.splitlines()
     seeds = [json.loads(load_checkpoint(out / f"seed{s}" / "last.pt")["config"]) for s in (3, 5)]
