@@ -587,7 +587,6 @@ def test_console_entry_point_rejects_bad_arguments(tmp_path):
     assert "invalid choice: 'huge'" in proc.stderr
 
 
-@pytest.mark.slow
 def cli_train(cfg: RunConfig, tmp_path: Path) -> tuple[list[str], Path]:
     """`reidlib train` arguments for `cfg` (written to a config file) and its `--out` folder."""
     cfg_path = tmp_path / "cfg.json"
@@ -596,6 +595,7 @@ def cli_train(cfg: RunConfig, tmp_path: Path) -> tuple[list[str], Path]:
     return ["train", "--config", str(cfg_path), "--device", "cpu", "--out", str(out)], out
 
 
+@pytest.mark.slow
 def test_cli_trains_several_splits_and_reports_mean_and_std(prid, tmp_path, capsys):
     cfg = tiny_config(prid, data={"dataset": "prid2011"}, train={"epochs": 1})
     args, out = cli_train(cfg, tmp_path)
