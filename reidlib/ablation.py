@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from reidlib import paper as paper_tables
 from reidlib.config import has_splits, table5_chain
 from reidlib.evaluation import QueryOutcomes
+from reidlib.progress import progress_bar
 from reidlib.records import (
     RunResult,
     SettingSummary,
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from reidlib.notebook import NotebookRun
     from reidlib.training.trainer import Trainer
 
+MANY_RUNS = 4  # more runs than this in one cell show one bar over the runs
 PaperTable = Mapping[str, Mapping[str, Mapping[str, float | None]]]  # `reidlib.paper.TABLE_*`
 
 
@@ -70,17 +72,19 @@ def train_rows(
     """
     dataset = dataset or nb.dataset
     splits = nb.splits_of(dataset)
-    trainers: dict[tuple[str, int, int], Trainer] = {
-        (label, split, seed): nb.train(
-            preset,
+    keys = [(label, split, seed) for label in settings for seed in nb.seeds for split in splits]
+    # many runs: one bar over them, not three bars a run (a notebook client reading the output
+    # once the cell ends loses messages past the socket's high-water mark, reidlib.progress)
+    many = len(keys) > MANY_RUNS
+    trainers: dict[tuple[str, int, int], Trainer] = {}
+    for label, split, seed in progress_bar(keys, desc="runs", disable=not (many and nb.progress)):
+        trainers[label, split, seed] = nb.train(
+            settings[label],
             dataset=dataset,
             data={"split_id": split},
             train={"seed": seed, **_started_from(init_checkpoints, split)},
+            progress=nb.progress and not many,
         )
-        for label, preset in settings.items()
-        for seed in nb.seeds
-        for split in splits
-    }
     runs = {key: nb.record(t, setting=key[0]) for key, t in trainers.items()}
     summaries, outcomes = [], {}
     for label in settings:

@@ -115,16 +115,25 @@ class NotebookRun:
             overrides.setdefault(section, {}).update(values)
         return cfg.with_overrides(**overrides)
 
-    def train(self, preset: str | None = None, *, cfg: RunConfig | None = None, **kwargs):
+    def train(
+        self,
+        preset: str | None = None,
+        *,
+        cfg: RunConfig | None = None,
+        progress: bool | None = None,
+        **kwargs,
+    ):
         """Trains a preset (or `cfg`) into `runs/<dataset>-<digest>/` and returns the `Trainer`.
 
         A finished run of the same settings is read back instead of retrained, so notebooks
-        share runs and a second `make run` trains nothing.
+        share runs and a second `make run` trains nothing. `progress` (default the notebook's)
+        turns the run's own bars off where a caller shows one over many runs.
         """
         from reidlib.training import train
 
         cfg = cfg if cfg is not None else self.config(preset, **kwargs)
-        return train(cfg, runs_root=self.runs_root, device=self.device, progress=self.progress)
+        shown = self.progress if progress is None else progress
+        return train(cfg, runs_root=self.runs_root, device=self.device, progress=shown)
 
     def splits_of(self, dataset: str) -> tuple[int, ...]:
         """The splits a dataset's runs use: this notebook's `SPLITS` for PRID2011 and

@@ -227,7 +227,7 @@ def fake_train(nb, calls: list):
     """`NotebookRun.train` without training: a finished run whose every query ranks first,
     and a log of what was asked (dataset, split, init checkpoint relative to the runs root)."""
 
-    def train(preset=None, *, cfg=None, **kwargs):
+    def train(preset=None, *, cfg=None, progress=None, **kwargs):
         cfg = nb.config(preset, **kwargs)
         start = cfg.train.init_checkpoint
         start = start and Path(start).relative_to(nb.runs_root).as_posix()
