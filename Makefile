@@ -37,9 +37,11 @@ $(STAMP): requirements.txt pyproject.toml
 	  --env GOMP_SPINCOUNT 3000
 	touch $(STAMP)
 
-# The synthetic datasets of the quick profile, generated once (kept when present).
+# The synthetic datasets of the quick profile and its two stand-in backbones for ImageNet,
+# pre-trained side by side, made once (kept when present).
 data: $(STAMP)
 	$(BIN)/python -m reidlib make-synthetic --all --root data/synthetic
+	$(BIN)/python -m reidlib pretrain --runs-root runs
 
 # Every notebook in order with papermill; executed copies go to build/, never in place.
 # Stops at the first failing notebook and names it.
@@ -69,7 +71,7 @@ unit: $(STAMP)
 	$(BIN)/python -m pytest
 
 # Every notebook under nbval (quick profile, committed parameters); they write figures/quick/.
-notebooks: $(STAMP)
+notebooks: $(STAMP) data
 	$(BIN)/python -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider $(NOTEBOOKS)
 
 # Notebooks first: tests/test_notebook_results.py then reads what they wrote. Every test, the

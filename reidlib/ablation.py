@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 from reidlib import paper as paper_tables
 from reidlib.config import has_splits, table5_chain
 from reidlib.evaluation import QueryOutcomes
-from reidlib.progress import progress_bar
 from reidlib.records import (
     RunResult,
     SettingSummary,
@@ -73,18 +72,19 @@ def train_rows(
     dataset = dataset or nb.dataset
     splits = nb.splits_of(dataset)
     keys = [(label, split, seed) for label in settings for seed in nb.seeds for split in splits]
-    # many runs: one bar over them, not three bars a run (a notebook client reading the output
-    # once the cell ends loses messages past the socket's high-water mark, reidlib.progress)
-    many = len(keys) > MANY_RUNS
-    trainers: dict[tuple[str, int, int], Trainer] = {}
-    for label, split, seed in progress_bar(keys, desc="runs", disable=not (many and nb.progress)):
-        trainers[label, split, seed] = nb.train(
+    cfgs = [
+        nb.config(
             settings[label],
             dataset=dataset,
             data={"split_id": split},
             train={"seed": seed, **_started_from(init_checkpoints, split)},
-            progress=nb.progress and not many,
         )
+        for label, split, seed in keys
+    ]
+    # many runs: one bar over them, not three bars a run (a notebook client reading the output
+    # once the cell ends loses messages past the socket's high-water mark, reidlib.progress)
+    many = len(keys) > MANY_RUNS
+    trainers = dict(zip(keys, nb.train_all(cfgs, progress=nb.progress and not many), strict=True))
     runs = {key: nb.record(t, setting=key[0]) for key, t in trainers.items()}
     summaries, outcomes = [], {}
     for label in settings:
@@ -121,12 +121,12 @@ def train_chain(nb: NotebookRun, row: str, *, target: str) -> Ablation:
     chain = table5_chain(row, target)
     starts: dict[int, Path] | None = None  # split -> checkpoint; None: as the profile starts
     for dataset, following in pairwise(chain):
-        trained = {
-            split: nb.train(
-                dataset=dataset, data={"split_id": split}, train=_started_from(starts, split)
-            )
-            for split in nb.splits_of(dataset)
-        }  # the chain's sources train at the notebook's first seed; the target at each seed
+        splits = nb.splits_of(dataset)
+        cfgs = [
+            nb.config(dataset=dataset, data={"split_id": s}, train=_started_from(starts, s))
+            for s in splits
+        ]  # the chain's sources train at the notebook's first seed; the target at each seed
+        trained = dict(zip(splits, nb.train_all(cfgs), strict=True))
         starts = {
             split: trained[split if has_splits(dataset) else 0].out_dir / LAST
             for split in nb.splits_of(following)

@@ -28,6 +28,7 @@ from reidlib.claims import Verdict, check_claims
 from reidlib.config import RunConfig, load_profile, parse_seeds, parse_splits, splits_for
 from reidlib.evaluation import QueryOutcomes
 from reidlib.plotting.page import FigureLog
+from reidlib.progress import progress_bar
 from reidlib.records import RunResult, TableRow, init_label, run_result
 from reidlib.results import device_name, figures_dir, paper_vs_ours, write_metrics, write_table
 from reidlib.seeding import resolve_device, seed_everything
@@ -56,6 +57,8 @@ class NotebookRun:
     figures: FigureLog  # the PNGs this run saves under out_dir, and which reached the page
     progress: bool = True
     started: float = field(default_factory=time.time)
+    # (dataset, root, split) whose every frame a run of this notebook has opened (`train`)
+    checked: set[tuple[str, str, int]] = field(default_factory=set)
 
     @property
     def device_label(self) -> str:
@@ -127,13 +130,43 @@ class NotebookRun:
 
         A finished run of the same settings is read back instead of retrained, so notebooks
         share runs and a second `make run` trains nothing. `progress` (default the notebook's)
-        turns the run's own bars off where a caller shows one over many runs.
+        turns the run's own bars off where a caller shows one over many runs. Every frame of a
+        dataset is opened before the notebook's first run on it (`check_dataset`), not again.
         """
         from reidlib.training import train
 
         cfg = cfg if cfg is not None else self.config(preset, **kwargs)
         shown = self.progress if progress is None else progress
-        return train(cfg, runs_root=self.runs_root, device=self.device, progress=shown)
+        data = (cfg.data.dataset, cfg.data.root, cfg.data.split_id)
+        trainer = train(
+            cfg,
+            runs_root=self.runs_root,
+            device=self.device,
+            progress=shown,
+            check_data=data not in self.checked,
+        )
+        self.checked.add(data)
+        return trainer
+
+    def train_all(
+        self, cfgs: Sequence[RunConfig], *, progress: bool | None = None
+    ) -> list[Trainer]:
+        """`train` of each configuration, in order. In the quick profile on a CPU, the runs not
+        yet finished are first trained side by side, several processes sharing the threads
+        (`reidlib.training.side_by_side`), then every run is read back here.
+
+        Args:
+            cfgs: the runs' configurations (`config`).
+            progress: each run's own bars (default the notebook's); where they are off, one bar
+                over the runs.
+        """
+        from reidlib.training.side_by_side import train_side_by_side
+
+        each = self.progress if progress is None else progress
+        if self.device.type == "cpu" and self.profile == "quick":
+            train_side_by_side(cfgs, runs_root=self.runs_root, progress=self.progress)
+        bar = progress_bar(cfgs, desc="runs", disable=each or not self.progress)
+        return [self.train(cfg=cfg, progress=each) for cfg in bar]
 
     def splits_of(self, dataset: str) -> tuple[int, ...]:
         """The splits a dataset's runs use: this notebook's `SPLITS` for PRID2011 and

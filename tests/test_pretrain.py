@@ -22,8 +22,10 @@ from reidlib.training.pretrain import (
     ensure_pretrained,
     pretrain_config,
     pretrain_dir,
+    pretrained,
     with_pretrained,
 )
+from reidlib.training.side_by_side import pretrain_side_by_side
 from tests.data_builders import TINY_MARS, fingerprint
 
 # The pre-training shrunk to one epoch on 4 identities of 32×16 frames (seconds, not minutes).
@@ -118,7 +120,7 @@ class Pretrained:
 
 
 @pytest.fixture(scope="module")
-def pretrained(tmp_path_factory, synthetic_root):
+def stand_in(tmp_path_factory, synthetic_root):
     """The shrunk pre-training, built once into a runs folder that the tests below share."""
     cfg = tiny_quick(synthetic_root("mars", **TINY_MARS))
     runs = tmp_path_factory.mktemp("pretrain") / "runs"
@@ -139,24 +141,24 @@ def files(root: Path) -> dict:
 
 
 @pytest.mark.slow
-def test_the_export_is_an_imagenet_layout_file_named_by_its_sha256(pretrained):
-    path = pretrained.path
-    assert path.parent == pretrain_dir(pretrained.cfg, runs_root=pretrained.runs)
+def test_the_export_is_an_imagenet_layout_file_named_by_its_sha256(stand_in):
+    path = stand_in.path
+    assert path.parent == pretrain_dir(stand_in.cfg, runs_root=stand_in.runs)
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
     assert path.name == f"resnet50_ibn_a-synthetic-{sha[:8]}.pth"  # torch hub's convention
     backbone = build_backbone("resnet50_ibn_a")
     assert load_pretrained(backbone, path) == len(backbone.state_dict())  # every tensor
     # its identities were generated in the runs folder, never beside the user's data
-    assert pretrained.data_after == pretrained.data_before
+    assert stand_in.data_after == stand_in.data_before
 
 
 @pytest.mark.slow
-def test_a_second_call_reuses_the_export_and_writes_nothing(pretrained):
-    cfg, runs = pretrained.cfg, pretrained.runs
+def test_a_second_call_reuses_the_export_and_writes_nothing(stand_in):
+    cfg, runs = stand_in.cfg, stand_in.runs
     before = files(runs)
-    assert ensure_pretrained(cfg, runs_root=runs, progress=False) == pretrained.path
+    assert ensure_pretrained(cfg, runs_root=runs, progress=False) == stand_in.path
     resolved = with_pretrained(cfg, runs_root=runs, progress=False)
-    assert Path(resolved.model.weights).resolve() == pretrained.path.resolve()
+    assert Path(resolved.model.weights).resolve() == stand_in.path.resolve()
     assert files(runs) == before  # not trained, exported or touched again
 
 
@@ -170,30 +172,42 @@ def run_by_other_code(monkeypatch) -> None:
 
 
 @pytest.mark.slow
-def test_an_export_made_by_other_code_is_trained_again(pretrained, tmp_path, monkeypatch):
+def test_an_export_made_by_other_code_is_trained_again(stand_in, tmp_path, monkeypatch):
     runs = tmp_path / "runs"
-    shutil.copytree(pretrained.runs, runs)
-    folder = pretrain_dir(pretrained.cfg, runs_root=runs)
+    shutil.copytree(stand_in.runs, runs)
+    folder = pretrain_dir(stand_in.cfg, runs_root=runs)
     before = files(folder)
     run_by_other_code(monkeypatch)
-    again = ensure_pretrained(pretrained.cfg, runs_root=runs, progress=False)
+    again = ensure_pretrained(stand_in.cfg, runs_root=runs, progress=False)
     after = files(folder)
     assert again.parent == folder and again.name in after
     retrained = [name for name in before if name.endswith(".pt") and after[name] != before[name]]
     assert retrained, sorted(before)  # its checkpoints were written again, not only the export
     # the new export is this code's: the next call reuses it
-    assert ensure_pretrained(pretrained.cfg, runs_root=runs, progress=False) == again
+    assert ensure_pretrained(stand_in.cfg, runs_root=runs, progress=False) == again
     assert files(folder) == after
 
 
 @pytest.mark.slow
-def test_a_quick_run_fine_tunes_the_stand_in_and_names_it_in_its_digest(pretrained):
-    cfg, path = pretrained.cfg, pretrained.path
-    trainer = train(cfg, runs_root=pretrained.runs, progress=False, check_data=False)
+def test_a_quick_run_fine_tunes_the_stand_in_and_names_it_in_its_digest(stand_in):
+    cfg, path = stand_in.cfg, stand_in.path
+    trainer = train(cfg, runs_root=stand_in.runs, progress=False, check_data=False)
     assert Path(trainer.cfg.model.weights).resolve() == path.resolve()
     assert trainer.weights_loaded == len(build_backbone("resnet50_ibn_a").state_dict())
-    resolved = with_pretrained(cfg, runs_root=pretrained.runs, progress=False)
+    resolved = with_pretrained(cfg, runs_root=stand_in.runs, progress=False)
     assert trainer.out_dir.name == f"mars-{resolved.digest()}" != f"mars-{cfg.digest()}"
     loaded = torch.load(path, weights_only=True)
     trained = trainer.net.backbone.state_dict()
     assert not torch.equal(loaded["conv1.weight"], trained["conv1.weight"])  # fine-tuned
+
+
+@pytest.mark.slow
+def test_an_exported_stand_in_is_pretrained_and_not_trained_again_side_by_side(stand_in, tmp_path):
+    cfg, runs = stand_in.cfg, stand_in.runs
+    assert pretrained(cfg, runs_root=runs)
+    assert not pretrained(cfg, runs_root=tmp_path / "runs")  # nothing exported there
+    before = files(runs)
+    # two runs of the same backbone share one stand-in, already exported: nothing to do
+    same = [cfg, cfg.with_overrides(train={"seed": 1})]
+    assert pretrain_side_by_side(same, runs_root=runs, threads=2, progress=False) == 0
+    assert files(runs) == before

@@ -1,6 +1,6 @@
 """Command line: `python -m reidlib <command>` or the `reidlib` console script.
 
-Commands: `make-synthetic`, `check-data`, `train` (also under
+Commands: `make-synthetic`, `pretrain`, `check-data`, `train` (also under
 `torchrun --nproc_per_node=N -m reidlib train`), `evaluate`, `embed`, `demo`. Errors in the
 user's input (a file, a folder, a setting) end with a one-line message and exit status 1 (2 for
 malformed arguments). Any other error (a CUDA out-of-memory, a bug) also ends in one line, which
@@ -23,6 +23,7 @@ from reidlib.cli.tools import (
     embed_command,
     evaluate_command,
     make_synthetic_command,
+    pretrain_command,
 )
 from reidlib.threads import limit_spin_waits
 
@@ -115,6 +116,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--num-ids", type=int)
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=make_synthetic_command)
+
+    p = command(
+        "pretrain",
+        help="pre-train the quick profile's stand-in backbones for ImageNet (kept when present)",
+    )
+    p.add_argument(
+        "--backbones",
+        nargs="+",
+        default=["resnet50_ibn_a", "resnet50"],
+        choices=["resnet50_ibn_a", "resnet50"],
+    )
+    p.add_argument("--runs-root", type=Path, default=Path("runs"), help="the runs folder")
+    p.add_argument("--device", default="auto")
+    p.set_defaults(func=pretrain_command)
 
     p = command("check-data", help="open every frame of a dataset and verify its header")
     p.add_argument("--dataset", required=True, choices=["mars", "prid2011", "ilidsvid"])

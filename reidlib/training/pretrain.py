@@ -92,6 +92,11 @@ def ensure_pretrained(
     return _export(trainer, out)
 
 
+def pretrained(cfg: RunConfig, *, runs_root: Path | str) -> bool:
+    """Whether the stand-in backbone `cfg` starts from is pre-trained and exported already."""
+    return _exported(pretrain_dir(cfg, runs_root=runs_root), pretrain_config(cfg)) is not None
+
+
 def with_pretrained(
     cfg: RunConfig,
     *,

@@ -133,7 +133,15 @@ class Trainer:
                 bar.update()
         self.scheduler.step()
         means = average_across_ranks({k: v / steps for k, v in sums.items()}, device=self.device)
-        return {"epoch": epoch + 1, "lr": lr, **means, "train_seconds": time.perf_counter() - start}
+        record = {
+            "epoch": epoch + 1,
+            "lr": lr,
+            **means,
+            "train_seconds": time.perf_counter() - start,
+        }
+        if self.device.type == "cpu":  # numbers move in their last digits with the thread count
+            record["threads"] = torch.get_num_threads()
+        return record
 
     # ------------------------------------------------------------------ evaluation
 
@@ -207,7 +215,7 @@ class Trainer:
 
     def _resume(self, path: Path) -> None:
         state = load_checkpoint(path)
-        made_by = json.loads(state.get("code", "null")) or {"sources": "unknown"}
+        made_by = _made_by(state)
         if made_by != code_version():
             print(
                 f"{path.parent}: made by other reidlib code (sources {made_by['sources']}, "
@@ -322,3 +330,26 @@ class Trainer:
         tmp = self.out_dir / "history.jsonl.tmp"
         tmp.write_text(lines)
         tmp.replace(self.out_dir / "history.jsonl")
+
+
+def _made_by(state: dict[str, Any]) -> dict[str, Any]:
+    """The `code_version` of the code that wrote a checkpoint."""
+    return json.loads(state.get("code", "null")) or {"sources": "unknown"}
+
+
+def finished(out_dir: Path | str, cfg: RunConfig) -> bool:
+    """Whether `out_dir` holds a finished run of `cfg` made by this code: the run `fit` would
+    read back instead of training. The checkpoint is memory-mapped, its tensors not read."""
+    path = Path(out_dir) / LAST
+    if not path.is_file():
+        return False
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except Exception:  # damaged or cut short: not finished, `fit` says why
+        return False
+    return (
+        isinstance(state, dict)
+        and state.get("digest") == cfg.digest()
+        and int(state.get("epoch", 0)) >= cfg.train.epochs
+        and _made_by(state) == code_version()
+    )

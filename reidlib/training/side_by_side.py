@@ -1,0 +1,152 @@
+"""Runs trained side by side on a CPU: a speed-up for the quick profile, outside the model.
+
+A quick run cannot keep two cores fully busy: its convolutions run on 8×4 to 2×1 feature maps,
+where a second thread adds little, and its loader decodes frames between steps on one thread.
+Two runs in two processes, one thread each, finish together sooner than one after the other
+with two threads each: 58 s for two runs against 2 × 37 s on this project's 2-core reference
+CPU (Intel Xeon, docs/decisions.md §3). `train_side_by_side` trains the runs of a list that are
+not finished yet that way, in child processes (`spawn`, as torch wants), each with its share of
+the parent's threads; the caller then reads every run back (`reidlib.training.train`).
+
+Which runs share the CPU changes no setting, but it changes the thread count of the runs that
+do, and a run's numbers move in the last digits with its thread count (the order of the sums):
+a run trained alone on two threads and the same run trained beside another on one thread agree
+to within a few tenths of a point, not bit for bit. The run folder keeps whichever finished
+first; the thread count it was trained with is in its `history.jsonl` (`threads`).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import torch
+
+from reidlib.config import RunConfig, resolve_weights
+from reidlib.config.profiles import PRETRAIN_DATA
+from reidlib.data import ensure_synthetic
+from reidlib.progress import progress_bar
+from reidlib.training.build import RUNS_ROOT, run_dir
+from reidlib.training.pretrain import (
+    DATA_FOLDER,
+    ensure_pretrained,
+    pretrain_dir,
+    pretrained,
+    with_pretrained,
+)
+from reidlib.training.trainer import finished
+
+# Each child holds a dataset, a network, its optimiser and a test set's features: about 2 GB in
+# the quick profile. Four at once stay within a laptop's memory.
+MAX_PROCESSES = 4
+
+
+def share_threads(runs: int, threads: int) -> tuple[int, int]:
+    """How `threads` threads train `runs` runs: `(processes, threads each)`, one thread a
+    process up to `MAX_PROCESSES` processes, never more processes than runs."""
+    if runs < 1 or threads < 1:
+        raise ValueError(f"share_threads needs runs and threads >= 1, got {runs} and {threads}")
+    processes = min(runs, threads, MAX_PROCESSES)
+    return processes, threads // processes
+
+
+def unfinished(
+    cfgs: Sequence[RunConfig], *, runs_root: Path | str = RUNS_ROOT, progress: bool = True
+) -> list[RunConfig]:
+    """The configurations of `cfgs` whose run folder (as `build_run` names it) holds no finished
+    run of theirs, each once, in order. The quick profile's stand-in backbone is pre-trained here
+    if it is missing (its file names the runs' folders)."""
+    pending = []
+    for cfg in dict.fromkeys(cfgs):
+        resolved = with_pretrained(resolve_weights(cfg), runs_root=runs_root, progress=progress)
+        if not finished(run_dir(resolved, runs_root), resolved):
+            pending.append(cfg)
+    return pending
+
+
+def train_side_by_side(
+    cfgs: Sequence[RunConfig],
+    *,
+    runs_root: Path | str = RUNS_ROOT,
+    threads: int | None = None,
+    progress: bool = True,
+) -> int:
+    """Trains on the CPU the runs of `cfgs` that are not finished, several at once in child
+    processes that share `threads` threads (default torch's thread count in this process,
+    `share_threads`); returns how many it trained. Nothing is trained in child processes when
+    fewer than two runs are pending or one thread is all there is: `train` in this process does
+    the same work as fast. An error in a run stops the others and is raised here."""
+    pending = unfinished(cfgs, runs_root=runs_root, progress=progress)
+    jobs = [(cfg.to_dict(), str(runs_root)) for cfg in pending]
+    return _side_by_side(_train_child, jobs, threads=threads, what="runs", progress=progress)
+
+
+def pretrain_side_by_side(
+    cfgs: Sequence[RunConfig],
+    *,
+    runs_root: Path | str = RUNS_ROOT,
+    threads: int | None = None,
+    progress: bool = True,
+) -> int:
+    """Pre-trains the stand-in backbones that the runs of `cfgs` start from
+    (`reidlib.training.pretrain.ensure_pretrained`, one per backbone) and that are missing,
+    side by side as `train_side_by_side` trains runs; returns how many it pre-trained. The
+    synthetic identities they share are generated here first."""
+    missing = {
+        pretrain_dir(cfg, runs_root=runs_root): cfg
+        for cfg in cfgs
+        if cfg.model.init == "synthetic" and not pretrained(cfg, runs_root=runs_root)
+    }
+    if len(missing) > 1:
+        ensure_synthetic(Path(runs_root) / DATA_FOLDER, progress=progress, **PRETRAIN_DATA)
+    jobs = [(cfg.to_dict(), str(runs_root)) for cfg in missing.values()]
+    return _side_by_side(
+        _pretrain_child, jobs, threads=threads, what="pre-trainings", progress=progress
+    )
+
+
+def _side_by_side(
+    function: Callable[[tuple[dict, str]], str],
+    jobs: list[tuple[dict, str]],
+    *,
+    threads: int | None,
+    what: str,
+    progress: bool,
+) -> int:
+    threads = threads or torch.get_num_threads()
+    if len(jobs) < 2 or threads < 2:
+        return 0
+    processes, each = share_threads(len(jobs), threads)
+    context = multiprocessing.get_context("spawn")
+    with (
+        context.Pool(processes, initializer=_start_child, initargs=(each,)) as pool,
+        progress_bar(
+            total=len(jobs),
+            desc=f"{what}, {processes} side by side ({each} thread{'s' * (each > 1)} each)",
+            unit="run",
+            disable=not progress,
+        ) as bar,
+    ):
+        for _ in pool.imap_unordered(function, jobs):
+            bar.update(1)
+    return len(jobs)
+
+
+def _start_child(threads: int) -> None:
+    torch.set_num_threads(threads)
+    os.environ["OMP_NUM_THREADS"] = str(threads)  # for anything started from the child
+
+
+def _train_child(job: tuple[dict, str]) -> str:
+    from reidlib.training.runner import train
+
+    cfg, runs_root = RunConfig.from_dict(job[0]), job[1]
+    trainer = train(cfg, runs_root=runs_root, device="cpu", progress=False, check_data=False)
+    return str(trainer.out_dir)
+
+
+def _pretrain_child(job: tuple[dict, str]) -> str:
+    cfg, runs_root = RunConfig.from_dict(job[0]), job[1]
+    return str(ensure_pretrained(cfg, runs_root=runs_root, progress=False))
