@@ -201,9 +201,7 @@ def run_cost(label: str, cfg: RunConfig) -> RunCost:
         num_ids_per_batch=data.num_ids_per_batch,
         num_instances=data.num_instances,
     )
-    clips = dense_clip_indices(
-        size.test_length, clip_len=data.clip_len, max_clips=data.test_max_clips
-    )
+    clips = dense_clip_indices(size.test_length, clip_len=data.clip_len, max_clips=data.test_clips)
     step, clip = run_flops(cfg, num_classes=size.train_ids)
     return RunCost(
         label=label,

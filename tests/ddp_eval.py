@@ -41,7 +41,7 @@ def main(cfg_path: str, out_dir: str) -> None:
         dataset.gallery,
         transform=build_test_transform(size=size),
         clip_len=cfg.data.clip_len,
-        max_clips=cfg.data.test_max_clips,
+        max_clips=cfg.data.test_clips,
         chunk=3,  # clips of several tracklets share a pass, differently in each share
         progress=False,
     )

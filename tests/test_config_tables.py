@@ -1,5 +1,6 @@
-"""Two rules decided in one place: which datasets have splits (MARS one fixed split, PRID2011 and
-iLIDS-VID ten), and which runs Table V's rows chain (docs/decisions.md §6)."""
+"""Rules decided in one place: which datasets have splits (MARS one fixed split, PRID2011 and
+iLIDS-VID ten), which runs Table V's rows chain (docs/decisions.md §6), and how many dense clips
+of a test tracklet a run embeds (docs/decisions.md §4)."""
 
 from __future__ import annotations
 
@@ -71,3 +72,26 @@ def test_table5s_transfer_rows_are_no_presets():
     with pytest.raises(ValueError, match="Unknown preset 'table3_t9'") as error:
         load_profile("quick", preset="table3_t9")
     assert "--init-checkpoint" not in str(error.value)  # the hint only for Table V's names
+
+
+@pytest.mark.parametrize(
+    ("data", "clips"),
+    [
+        ({}, 41),  # the reference code's cap
+        ({"test_max_clips": None}, None),  # every clip
+        ({"test_max_frames": 8}, 2),  # 8 frames: 2 clips of 4
+        ({"test_max_frames": 8, "clip_len": 8}, 1),  # 1 clip of 8: the same frames
+        ({"test_max_frames": 3}, 1),  # fewer frames than a clip still keeps one clip
+        ({"test_max_frames": 400, "test_max_clips": 41}, 41),  # the smaller cap wins
+        ({"test_max_frames": 400, "test_max_clips": None}, 100),
+    ],
+)
+def test_the_test_clips_kept_are_the_smaller_of_the_two_caps(data, clips):
+    assert load_profile("full").with_overrides(data=data).data.test_clips == clips
+
+
+def test_the_quick_profile_embeds_the_first_8_frames_of_a_test_tracklet_at_any_clip_length():
+    for preset, clips in (("table3_t4", 2), ("table3_t8", 1)):
+        data = load_profile("quick", preset=preset).data
+        assert data.test_clips == clips and data.test_clips * data.clip_len == 8
+    assert load_profile("full", preset="table3_t8").data.test_clips == 41  # the paper's setting

@@ -293,3 +293,87 @@ def test_the_pixel_reference_reads_the_same_frames(query_and_gallery, tmp_path, 
     assert ev.metrics == evaluate_pixel_baseline(query, gallery, size=SIZE).metrics
     with pytest.raises(ValueError, match="does not match the frames cached"):
         pixel_features(query_and_gallery, size=(64, 32), frames=frames)
+
+
+# ---------------------------------------------------------------- training frames
+
+
+def pil_training_transform(transform, image, generator):
+    """The training transform as it was written on PIL images before the cache (resize, flip,
+    pad, crop, then to tensor): the reference the cached path must reproduce bit for bit."""
+    from torchvision.transforms.v2 import functional as TF
+
+    from reidlib.data.transforms import _randint, normalise_pixels
+
+    height, width = transform.size
+    image = transform.resize(image)
+    if torch.rand(1, generator=generator).item() < transform.flip_p:
+        image = TF.horizontal_flip(image)
+    if transform.padding:
+        image = TF.pad(image, [transform.padding])
+    top = _randint(0, 2 * transform.padding, generator)
+    left = _randint(0, 2 * transform.padding, generator)
+    tensor = normalise_pixels(TF.pil_to_tensor(TF.crop(image, top, left, height, width)))
+    if transform.erasing is None:
+        return tensor, False
+    return transform.erasing(tensor, generator=generator)
+
+
+def test_training_clips_from_cached_frames_are_the_decoded_ones_bit_for_bit(tiny_root, tmp_path):
+    from reidlib.data import VideoDataset, build_train_transform
+    from reidlib.data.clip_dataset import ClipDraw
+
+    train = load_dataset(tiny_config(tiny_root).data, progress=False).train
+    frames = cache_frames(train, size=SIZE, folder=tmp_path / "frames", progress=False)
+    for padding in (1, 3):  # the quick profile's, and one that shifts the crop further
+        transform = build_train_transform(size=SIZE, padding=padding)
+        plain = VideoDataset(train, clip_len=4, transform=transform)
+        cached = VideoDataset(train, clip_len=4, transform=transform, frames=frames)
+        flips = erased = 0
+        for seed in range(40):
+            draw = ClipDraw(index=seed % len(train), seed=seed)
+            clip, pid, camid, flags = plain[draw]
+            cached_clip, cached_pid, cached_camid, cached_flags = cached[draw]
+            assert torch.equal(cached_clip, clip) and torch.equal(cached_flags, flags)
+            assert (cached_pid, cached_camid) == (pid, camid)
+            # and both are the PIL pipeline, draw for draw
+            generator = torch.Generator().manual_seed(seed)
+            indices = clip_dataset.sample_frame_indices(
+                len(train[draw.index].frames), clip_len=4, sampling="restricted_random",
+                generator=generator,
+            )  # fmt: skip
+            for t, i in enumerate(indices):
+                image = read_frame(train[draw.index].frames[i])
+                before = generator.get_state()
+                flipped = torch.rand(1, generator=generator).item() < transform.flip_p
+                generator.set_state(before)
+                reference, hit = pil_training_transform(transform, image, generator)
+                assert torch.equal(clip[t], reference) and bool(flags[t]) == hit
+                flips, erased = flips + flipped, erased + hit
+        assert flips > 0 and erased > 0  # the draws did flip and erase
+
+
+def test_a_run_decodes_its_training_frames_once(tiny_root, tmp_path, decoded):
+    cfg = tiny_config(tiny_root, train={"epochs": 1})
+    dataset = load_dataset(cfg.data, progress=False)
+    runs = tmp_path / "runs"
+    train_frames = {p for t in dataset.train for p in t.frames}
+    first = build_run(cfg, dataset, runs_root=runs, progress=False)
+    list(first.epoch_loader(0))
+    assert set(decoded["cache"]) == train_frames  # decoded once, into the runs' folder
+    assert decoded["dataset"] == []  # the clips read them from there
+    decoded["cache"].clear()
+    second = build_run(
+        cfg.with_overrides(train={"seed": 1}), dataset, runs_root=runs, progress=False
+    )
+    list(second.epoch_loader(0))
+    assert decoded["cache"] == [] and decoded["dataset"] == []
+
+
+def test_training_frames_of_another_size_are_refused(tiny_root, tmp_path):
+    from reidlib.data import VideoDataset, build_train_transform
+
+    train = load_dataset(tiny_config(tiny_root).data, progress=False).train
+    frames = cache_frames(train, size=SIZE, folder=tmp_path, progress=False)
+    with pytest.raises(ValueError, match=r"cached at \(32, 16\).*resizes to \(64, 32\)"):
+        VideoDataset(train, transform=build_train_transform(size=(64, 32)), frames=frames)

@@ -228,7 +228,7 @@ def fake_train(nb, calls: list):
     and a log of what was asked (dataset, split, init checkpoint relative to the runs root)."""
 
     def train(preset=None, *, cfg=None, progress=None, **kwargs):
-        cfg = nb.config(preset, **kwargs)
+        cfg = cfg if cfg is not None else nb.config(preset, **kwargs)
         start = cfg.train.init_checkpoint
         start = start and Path(start).relative_to(nb.runs_root).as_posix()
         calls.append((cfg.data.dataset, cfg.data.split_id, start))

@@ -11,6 +11,7 @@ import pytest
 from reidlib.training import run_dir, train
 from reidlib.training.side_by_side import (
     MAX_PROCESSES,
+    MIN_RUNS,
     share_threads,
     train_side_by_side,
     unfinished,
@@ -58,9 +59,9 @@ def test_finished_only_for_a_whole_run_of_the_same_settings(tiny_root, tmp_path)
 
 @pytest.mark.slow
 def test_pending_runs_train_side_by_side_then_read_back(tiny_root, tmp_path):
-    cfgs = [tiny_config(tiny_root, train={"epochs": 1, "seed": seed}) for seed in (0, 1)]
+    cfgs = [tiny_config(tiny_root, train={"epochs": 1, "seed": seed}) for seed in (0, 1, 2)]
     assert unfinished([*cfgs, cfgs[0]], runs_root=tmp_path, progress=False) == cfgs  # once each
-    assert train_side_by_side(cfgs, runs_root=tmp_path, threads=2, progress=False) == 2
+    assert train_side_by_side(cfgs, runs_root=tmp_path, threads=2, progress=False) == 3
     assert unfinished(cfgs, runs_root=tmp_path, progress=False) == []
     for cfg in cfgs:
         folder = run_dir(cfg, tmp_path)
@@ -71,9 +72,10 @@ def test_pending_runs_train_side_by_side_then_read_back(tiny_root, tmp_path):
     assert train_side_by_side(cfgs, runs_root=tmp_path, threads=2, progress=False) == 0
 
 
-def test_one_pending_run_or_one_thread_trains_nothing_aside(tiny_root, tmp_path):
-    cfgs = [tiny_config(tiny_root, train={"epochs": 1, "seed": seed}) for seed in (0, 1)]
-    assert train_side_by_side(cfgs[:1], runs_root=tmp_path, threads=2, progress=False) == 0
+def test_few_pending_runs_or_one_thread_train_nothing_aside(tiny_root, tmp_path):
+    cfgs = [tiny_config(tiny_root, train={"epochs": 1, "seed": seed}) for seed in range(MIN_RUNS)]
+    few = cfgs[: MIN_RUNS - 1]
+    assert train_side_by_side(few, runs_root=tmp_path, threads=2, progress=False) == 0
     assert train_side_by_side(cfgs, runs_root=tmp_path, threads=1, progress=False) == 0
     assert unfinished(cfgs, runs_root=tmp_path, progress=False) == cfgs  # left to `train`
 
@@ -82,6 +84,7 @@ def test_one_pending_run_or_one_thread_trains_nothing_aside(tiny_root, tmp_path)
 def test_an_error_in_a_run_reaches_the_caller(tiny_root, tmp_path):
     cfgs = [
         tiny_config(tiny_root, train={"epochs": 1, "seed": 0}),
+        tiny_config(tiny_root, train={"epochs": 1, "seed": 1}),
         tiny_config(tmp_path / "no-such-dataset", train={"epochs": 1}),
     ]
     with pytest.raises(FileNotFoundError, match="no-such-dataset"):

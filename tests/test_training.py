@@ -318,7 +318,7 @@ def test_a_damaged_frame_stops_training_before_the_first_step(tiny_root, tmp_pat
     # skipping the check, the same frame is found only after the epoch, by the evaluation
     assert main([*args, "--no-check-data"]) == 1
     err = capsys.readouterr().err
-    assert f"{frame}: not a readable image" in err and "decoding 310 test frames" in err
+    assert f"{frame}: not a readable image" in err and "decoding 310 frames" in err
 
 
 @pytest.mark.slow

@@ -146,7 +146,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("checkpoint", type=Path)
     p.add_argument("--dataset", choices=["mars", "prid2011", "ilidsvid"])
     p.add_argument("--root", type=Path, help="dataset root (default: the one trained on)")
-    p.add_argument("--all-clips", action="store_true", help="no 41-clip cap at test time")
+    p.add_argument(
+        "--all-clips",
+        action="store_true",
+        help="embed every dense clip: no cap at test time (41 clips, and the quick profile's 8 frames)",
+    )
     p.add_argument("--out", type=Path, help="metrics JSON")
     p.add_argument("--device", default="auto")
     p.add_argument("--no-check-data", action="store_true", help="skip opening every frame first")

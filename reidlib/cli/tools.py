@@ -32,7 +32,7 @@ def evaluate_command(args: argparse.Namespace) -> int:
         dataset.gallery,
         transform=build_test_transform(size=(data.height, data.width)),
         clip_len=data.clip_len,
-        max_clips=None if args.all_clips else data.test_max_clips,
+        max_clips=None if args.all_clips else data.test_clips,
         num_workers=data.num_workers,
     )
     report = {"checkpoint": str(args.checkpoint), "dataset": data.dataset, "root": data.root}
@@ -74,7 +74,7 @@ def embed_command(args: argparse.Namespace) -> int:
         tracklets,
         transform=build_test_transform(size=(cfg.data.height, cfg.data.width)),
         clip_len=cfg.data.clip_len,
-        max_clips=cfg.data.test_max_clips,
+        max_clips=cfg.data.test_clips,
     )
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     torch.save(

@@ -124,6 +124,7 @@ class DataConfig(_Section):
         ),
         "num_instances": (_at_least(1), "at least 1 tracklet per identity"),
         "test_max_clips": (_at_least(1), "at least 1 clip, or None for all clips"),
+        "test_max_frames": (_at_least(1), "at least 1 frame, or None for no frame cap"),
         "num_workers": (_at_least(0), "0 or more workers"),
     }
 
@@ -139,7 +140,19 @@ class DataConfig(_Section):
     num_instances: int = 4  # K
     random_erasing: bool = True  # REA, p 0.5, one attempt (Re-ID-AR RandomErasing3)
     test_max_clips: int | None = 41  # reference code keeps <= 41 dense clips; None = all
+    # the quick profile's cap, the same for every clip length (docs/decisions.md §4); None = none
+    test_max_frames: int | None = None
     num_workers: int = 4  # DataLoader workers
+
+    @property
+    def test_clips(self) -> int | None:
+        """The dense clips kept per test tracklet, the first ones: `test_max_clips`, and no more
+        than `test_max_frames` frames hold (at least one clip); None keeps every clip."""
+        caps = [self.test_max_clips]
+        if self.test_max_frames is not None:
+            caps.append(max(1, self.test_max_frames // self.clip_len))
+        kept = [c for c in caps if c is not None]
+        return min(kept) if kept else None
 
 
 @dataclass(frozen=True, kw_only=True)

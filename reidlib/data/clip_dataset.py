@@ -34,6 +34,7 @@ def load_clip(
     *,
     transform: TrainTransform,
     generator: torch.Generator | None = None,
+    frames: CachedFrames | None = None,
 ) -> tuple[Tensor, Tensor]:
     """The frames `indices` of `tracklet` through a training transform: the clip `(T, C, H, W)`
     and its erased flags `(T,)` (1 where random erasing hit the frame, the `E_t` of Eq. 12).
@@ -43,10 +44,16 @@ def load_clip(
         indices: its frames to take, in order (e.g. `restricted_random_indices`).
         transform: the per-frame training transform (`build_train_transform`).
         generator: what the transform's random choices draw from (None: torch's default).
+        frames: the training frames decoded and resized at the transform's size
+            (`cache_frames`), read instead of decoding; the same clip either way.
     """
     images, flags = [], []
     for i in indices:
-        image, erased = transform(read_frame(tracklet.frames[i]), generator=generator)
+        path = tracklet.frames[i]
+        if frames is None:
+            image, erased = transform(read_frame(path), generator=generator)
+        else:
+            image, erased = transform.augment(frames.resized(path), generator=generator)
         images.append(image)
         flags.append(float(erased))
     return torch.stack(images), torch.tensor(flags)
@@ -66,6 +73,8 @@ class VideoDataset(Dataset):
         clip_len: `T`.
         sampling: a key of `reidlib.data.frames.FRAME_SAMPLERS`.
         transform: the per-frame training transform; `None` = `build_train_transform()`.
+        frames: every frame of `tracklets` decoded and resized at the transform's size
+            (`cache_frames`), read instead of decoding; None = decoded at every access.
     """
 
     def __init__(
@@ -75,6 +84,7 @@ class VideoDataset(Dataset):
         clip_len: int = 4,
         sampling: str = "restricted_random",
         transform: TrainTransform | None = None,
+        frames: CachedFrames | None = None,
     ) -> None:
         if sampling not in FRAME_SAMPLERS:
             raise ValueError(
@@ -84,6 +94,12 @@ class VideoDataset(Dataset):
         self.clip_len = clip_len
         self.sampling = sampling
         self.transform = build_train_transform() if transform is None else transform
+        if frames is not None and tuple(self.transform.size) != frames.size:
+            raise ValueError(
+                f"frames cached at {frames.size} in {frames.path}, but the training transform "
+                f"resizes to {tuple(self.transform.size)}; expected the same size"
+            )
+        self.frames = frames
 
     @property
     def pids(self) -> list[int]:
@@ -105,7 +121,9 @@ class VideoDataset(Dataset):
             sampling=self.sampling,
             generator=generator,
         )
-        clip, erased = load_clip(tracklet, indices, transform=self.transform, generator=generator)
+        clip, erased = load_clip(
+            tracklet, indices, transform=self.transform, generator=generator, frames=self.frames
+        )
         return clip, tracklet.pid, tracklet.camid, erased
 
 

@@ -1,10 +1,13 @@
-"""Decoded test frames kept on disk, so that only the first evaluation of a test set decodes it.
+"""Decoded frames kept on disk, so that only the first run on a dataset decodes them.
 
 Every evaluation reads the same test frames through the same deterministic resize
-(`TestTransform.resize`). `cache_frames` decodes the frames of a set of tracklets at one size
-once into `<folder>/<H>x<W>-<key>.npy`, uint8 `(N, H, W, 3)`; later evaluations memory-map that
-file and apply only the tensor part of the test transform (`normalise_pixels`), which gives
-the tensor `build_test_transform(size=size)(read_frame(path))` gives, bit for bit.
+(`TestTransform.resize`), and every run's training clips the same training frames through the
+same resize (`TrainTransform.resize`) before their random flips, crops and erasing.
+`cache_frames` decodes the frames of a set of tracklets at one size once into
+`<folder>/<H>x<W>-<key>.npy`, uint8 `(N, H, W, 3)`; later runs memory-map that file and apply
+only the rest of the transform (`normalise_pixels`, `TrainTransform.augment`), which gives the
+tensor `build_test_transform(size=size)(read_frame(path))` gives, and the training clip the
+training transform gives, bit for bit.
 
 The key is a SHA-256 digest of the size, the Pillow and torchvision versions, and every frame's
 path, size in bytes and modification time (ns): changed data are decoded again, never read
@@ -43,9 +46,9 @@ from reidlib.types import Tracklet
 FRAMES_FOLDER = "frames"  # under the runs root
 LOCK_NAME = ".lock"  # held by the process decoding into the folder
 CHUNK = 256  # frames decoded per round of the thread pool (bounds the frames held in memory)
-# The largest test set kept decoded: the quick profile's (15 MB at 32×16) and small ones are;
-# full-size MARS (681k frames, 51 GB at 224×112) and a test set per PRID2011 / iLIDS-VID split
-# are decoded at each evaluation instead, as without a cache.
+# The largest set of frames kept decoded: the quick profile's (15 MB of test frames at 32×16,
+# 3.5 MB of training frames) and small ones are; full-size MARS (681k test frames, 51 GB at
+# 224×112) is decoded at each evaluation and each step instead, as without a cache.
 MAX_CACHE_BYTES = 512 * 2**20
 
 
@@ -104,13 +107,17 @@ class CachedFrames:
     def __len__(self) -> int:
         return len(self.rows)
 
-    def tensor(self, path: Path) -> Tensor:
-        """The test transform of frame `path`, `(C, H, W)` float32."""
+    def resized(self, path: Path) -> Tensor:
+        """Frame `path` resized, uint8 `(C, H, W)`: what both transforms' `resize` give."""
         row = self.rows.get(path)
         if row is None:
             raise KeyError(f"{path}: not among the {len(self)} frames cached in {self.path}")
         pixels = torch.from_numpy(np.array(self.pixels[row]))  # a copy off the read-only map
-        return normalise_pixels(pixels.permute(2, 0, 1))  # `(H, W, C)` -> `(C, H, W)`
+        return pixels.permute(2, 0, 1)  # `(H, W, C)` -> `(C, H, W)`
+
+    def tensor(self, path: Path) -> Tensor:
+        """The test transform of frame `path`, `(C, H, W)` float32."""
+        return normalise_pixels(self.resized(path))
 
     def check_transform(self, transform: Any) -> None:
         """Refuses a per-frame transform other than the test transform these frames went
@@ -243,7 +250,7 @@ def _write(
             ThreadPoolExecutor(max_workers=max(workers, 1)) as pool,
             progress_bar(
                 total=len(paths),
-                desc=f"decoding {len(paths)} test frames at {size[0]}×{size[1]}",
+                desc=f"decoding {len(paths)} frames at {size[0]}×{size[1]}",
                 unit="frame",
                 disable=not progress,
                 leave=False,

@@ -110,16 +110,27 @@ class TrainTransform:
     def __call__(
         self, image: Image.Image, *, generator: torch.Generator | None = None
     ) -> tuple[Tensor, bool]:
+        return self.augment(TF.pil_to_tensor(self.resize(image)), generator=generator)
+
+    def resize(self, image: Image.Image) -> Image.Image:
+        """The deterministic PIL part, bicubic resize to `size`: the test transform's, so
+        decoded frames can be cached (`reidlib.data.frame_cache`)."""
+        return TF.resize(image, list(self.size), interpolation=InterpolationMode.BICUBIC)
+
+    def augment(
+        self, pixels: Tensor, *, generator: torch.Generator | None = None
+    ) -> tuple[Tensor, bool]:
+        """The random part, on resized uint8 pixels `(C, H, W)`: flip, zero-pad, crop,
+        normalise, erase. Flipping, padding and cropping move pixels and add zeros, so on the
+        tensor they give the pixels they give on the PIL image."""
         height, width = self.size
-        image = TF.resize(image, list(self.size), interpolation=InterpolationMode.BICUBIC)
         if torch.rand(1, generator=generator).item() < self.flip_p:
-            image = TF.horizontal_flip(image)
+            pixels = TF.horizontal_flip(pixels)
         if self.padding:
-            image = TF.pad(image, [self.padding])
+            pixels = TF.pad(pixels, [self.padding])
         top = _randint(0, 2 * self.padding, generator)
         left = _randint(0, 2 * self.padding, generator)
-        image = TF.crop(image, top, left, height, width)
-        tensor = _normalised(image)
+        tensor = normalise_pixels(TF.crop(pixels, top, left, height, width))
         if self.erasing is None:
             return tensor, False
         return self.erasing(tensor, generator=generator)

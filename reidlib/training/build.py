@@ -28,7 +28,7 @@ from reidlib.data import (
     check_dataset,
     ensure_synthetic,
 )
-from reidlib.data.frame_cache import frames_dir
+from reidlib.data.frame_cache import cache_frames, fits_cache, frames_dir
 from reidlib.losses import build_loss, make_center_optimizer
 from reidlib.network import VideoReIDNet, build_network
 from reidlib.network.backbone import OUT_CHANNELS, load_pretrained
@@ -133,10 +133,23 @@ def build_schedule(cfg: RunConfig, optimizer: torch.optim.Optimizer) -> LRSchedu
 
 
 def epoch_batches(
-    cfg: RunConfig, dataset: VideoReIDDataset, *, dist: DistInfo, device: torch.device
+    cfg: RunConfig,
+    dataset: VideoReIDDataset,
+    *,
+    dist: DistInfo,
+    device: torch.device,
+    frame_cache: Path | None = None,
+    progress: bool = True,
 ) -> EpochBatches:
-    """The training batches of `cfg` on `dataset`'s training tracklets, epoch by epoch."""
+    """The training batches of `cfg` on `dataset`'s training tracklets, epoch by epoch; their
+    frames decoded once into `frame_cache` (`frames_dir`) when they fit `MAX_CACHE_BYTES`,
+    else at every step."""
     data, size = cfg.data, (cfg.data.height, cfg.data.width)
+    frames = None
+    if frame_cache is not None and fits_cache(dataset.train, size=size):
+        frames = cache_frames(
+            dataset.train, size=size, folder=frame_cache, progress=progress and dist.is_main
+        )
     sampler = RandomIdentitySampler(
         [t.pid for t in dataset.train],
         num_ids_per_batch=data.num_ids_per_batch,
@@ -148,6 +161,7 @@ def epoch_batches(
         clip_len=data.clip_len,
         sampling=data.sampling,
         transform=build_train_transform(size=size, erasing=data.random_erasing),
+        frames=frames,
     )
     return EpochBatches(
         clips,
@@ -229,7 +243,14 @@ def build_run(
         cfg,
         step=step,
         scheduler=scheduler,
-        batches=epoch_batches(cfg, dataset, dist=dist, device=device),
+        batches=epoch_batches(
+            cfg,
+            dataset,
+            dist=dist,
+            device=device,
+            frame_cache=frames_dir(runs_root),
+            progress=progress,
+        ),
         dataset=dataset,
         out_dir=out_dir if out_dir is not None else run_dir(cfg, runs_root),
         progress=progress,

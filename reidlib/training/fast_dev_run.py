@@ -129,7 +129,7 @@ def fast_dev_run(
         "evaluation": {
             "queries": len(query),
             "gallery": len(gallery),
-            "max_clips": data.test_max_clips,
+            "max_clips": data.test_clips,
             "seconds": time.perf_counter() - start,
             **evaluation.metrics,
         },

@@ -5,7 +5,7 @@ where a second thread adds little, and its loader decodes frames between steps o
 Two runs in two processes, one thread each, finish together sooner than one after the other
 with two threads each: 58 s for two runs against 2 × 37 s on this project's 2-core reference
 CPU (Intel Xeon, docs/decisions.md §3). `train_side_by_side` trains the runs of a list that are
-not finished yet that way, in child processes (`spawn`, as torch wants), each with its share of
+not finished yet that way when there are at least `MIN_RUNS` of them, in child processes (`spawn`, as torch wants), each with its share of
 the parent's threads; the caller then reads every run back (`reidlib.training.train`).
 
 Which runs share the CPU changes no setting, but it changes the thread count of the runs that
@@ -38,6 +38,10 @@ from reidlib.training.pretrain import (
 )
 from reidlib.training.trainer import finished
 
+# Fewer runs are trained one after the other: two side by side gain less than the children's
+# start (importing torch) and the read-back cost, and a pair of unequal runs ends with the longer
+# one alone on one thread (Table IV's B = 36 and 48: 94 s side by side, 90 s one after the other).
+MIN_RUNS = 3
 # Each child holds a dataset, a network, its optimiser and a test set's features: about 2 GB in
 # the quick profile. Four at once stay within a laptop's memory.
 MAX_PROCESSES = 4
@@ -76,11 +80,15 @@ def train_side_by_side(
     """Trains on the CPU the runs of `cfgs` that are not finished, several at once in child
     processes that share `threads` threads (default torch's thread count in this process,
     `share_threads`); returns how many it trained. Nothing is trained in child processes when
-    fewer than two runs are pending or one thread is all there is: `train` in this process does
-    the same work as fast. An error in a run stops the others and is raised here."""
+    fewer than `MIN_RUNS` runs are pending or one thread is all there is: `train` in this process
+    then does the work. An error in a run stops the others and is raised here."""
+    if len(set(cfgs)) < MIN_RUNS:
+        return 0  # not even worth looking for finished runs
     pending = unfinished(cfgs, runs_root=runs_root, progress=progress)
     jobs = [(cfg.to_dict(), str(runs_root)) for cfg in pending]
-    return _side_by_side(_train_child, jobs, threads=threads, what="runs", progress=progress)
+    return _side_by_side(
+        _train_child, jobs, threads=threads, at_least=MIN_RUNS, what="runs", progress=progress
+    )
 
 
 def pretrain_side_by_side(
@@ -103,7 +111,12 @@ def pretrain_side_by_side(
         ensure_synthetic(Path(runs_root) / DATA_FOLDER, progress=progress, **PRETRAIN_DATA)
     jobs = [(cfg.to_dict(), str(runs_root)) for cfg in missing.values()]
     return _side_by_side(
-        _pretrain_child, jobs, threads=threads, what="pre-trainings", progress=progress
+        _pretrain_child,
+        jobs,
+        threads=threads,
+        at_least=2,  # minutes each, alike: two gain from the start (180 s against 2 × 110 s)
+        what="pre-trainings",
+        progress=progress,
     )
 
 
@@ -112,11 +125,12 @@ def _side_by_side(
     jobs: list[tuple[dict, str]],
     *,
     threads: int | None,
+    at_least: int,
     what: str,
     progress: bool,
 ) -> int:
     threads = threads or torch.get_num_threads()
-    if len(jobs) < 2 or threads < 2:
+    if len(jobs) < at_least or threads < 2:
         return 0
     processes, each = share_threads(len(jobs), threads)
     context = multiprocessing.get_context("spawn")

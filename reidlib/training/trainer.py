@@ -182,7 +182,7 @@ class Trainer:
                     self.dataset.gallery if gallery is None else gallery,
                     transform=build_test_transform(size=self.size),
                     clip_len=self.cfg.data.clip_len,
-                    max_clips=self.cfg.data.test_max_clips,
+                    max_clips=self.cfg.data.test_clips,
                     chunk=self.cfg.train.eval_chunk,
                     num_workers=self.cfg.data.num_workers,
                     progress=self.progress,
