@@ -524,12 +524,13 @@ def test_cli_evaluate_and_embed(tiny_root, trained_run, tmp_path):
     assert saved["tracklets"] == [str(tracklet_dir)]
     net, _ = load_trained(ckpt)
     assert not net.training
+    assert cfg.data.test_clips == 4  # the run's own cap: the quick profile's 8 frames, T = 2
     expected = extract_features(
         net,
         dataset.query[:1],
         transform=build_test_transform(size=(32, 16)),
         clip_len=2,
-        max_clips=41,
+        max_clips=4,
         progress=False,
     )
     torch.testing.assert_close(saved["features"], expected)
