@@ -126,6 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="+",
         default=["resnet50_ibn_a", "resnet50"],
         choices=["resnet50_ibn_a", "resnet50"],
+        help="the backbones whose stand-in to pre-train (default both: Table I's two rows)",
     )
     p.add_argument("--runs-root", type=Path, default=Path("runs"), help="the runs folder")
     p.add_argument("--device", default="auto")

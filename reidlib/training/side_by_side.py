@@ -1,18 +1,19 @@
 """Runs trained side by side on a CPU: a speed-up for the quick profile, outside the model.
 
 A quick run cannot keep two cores fully busy: its convolutions run on 8×4 to 2×1 feature maps,
-where a second thread adds little, and its loader decodes frames between steps on one thread.
-Two runs in two processes, one thread each, finish together sooner than one after the other
-with two threads each: 58 s for two runs against 2 × 37 s on this project's 2-core reference
-CPU (Intel Xeon, docs/decisions.md §3). `train_side_by_side` trains the runs of a list that are
-not finished yet that way when there are at least `MIN_RUNS` of them, in child processes (`spawn`, as torch wants), each with its share of
-the parent's threads; the caller then reads every run back (`reidlib.training.train`).
+where a second thread adds little, and it works on one thread between steps.
+Several runs in several processes, one thread each, finish together sooner than one after the
+other with two threads each (×1.06 for four quick runs on a 2-core AMD EPYC, docs/decisions.md
+§3; the two stand-in pre-trainings, 176 s against 2 × 110 s). `train_side_by_side` trains the
+runs of a list that are not finished yet that way when there are at least `MIN_RUNS` of them,
+in child processes (`spawn`, as torch wants), each with its share of the parent's threads; the
+caller then reads every run back (`reidlib.training.train`).
 
 Which runs share the CPU changes no setting, but it changes the thread count of the runs that
-do, and a run's numbers move in the last digits with its thread count (the order of the sums):
-a run trained alone on two threads and the same run trained beside another on one thread agree
-to within a few tenths of a point, not bit for bit. The run folder keeps whichever finished
-first; the thread count it was trained with is in its `history.jsonl` (`threads`).
+do, and a run's numbers move with its thread count (the order of the sums, carried on through
+training): the same run alone on two threads and beside another on one thread agree to within
+about a point of rank-1 (`benchmarks/results/side_by_side.json`), not bit for bit. Each epoch's
+record in the run's `history.jsonl` keeps the count (`threads`).
 """
 
 from __future__ import annotations
