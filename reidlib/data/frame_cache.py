@@ -189,6 +189,21 @@ def cache_frames(
     return CachedFrames(path, size=size, rows=rows, pixels=pixels)
 
 
+def kept_frames(
+    tracklets: Sequence[Tracklet],
+    *,
+    size: tuple[int, int],
+    folder: Path | None,
+    workers: int = 0,
+    progress: bool = True,
+) -> CachedFrames | None:
+    """`cache_frames` of `tracklets` where there is a `folder` and their frames fit
+    `MAX_CACHE_BYTES` (`fits_cache`); else None: they are decoded at each use."""
+    if folder is None or not fits_cache(tracklets, size=size):
+        return None
+    return cache_frames(tracklets, size=size, folder=folder, workers=workers, progress=progress)
+
+
 def _key(paths: Sequence[Path], size: tuple[int, int]) -> str:
     """SHA-256 of the size, the decoder versions and each frame's path, size and mtime."""
     versions = f"Pillow {PIL.__version__} torchvision {torchvision.__version__}"

@@ -28,7 +28,7 @@ from reidlib.data import (
     check_dataset,
     ensure_synthetic,
 )
-from reidlib.data.frame_cache import cache_frames, fits_cache, frames_dir
+from reidlib.data.frame_cache import frames_dir, kept_frames
 from reidlib.losses import build_loss, make_center_optimizer
 from reidlib.network import VideoReIDNet, build_network
 from reidlib.network.backbone import OUT_CHANNELS, load_pretrained
@@ -145,11 +145,9 @@ def epoch_batches(
     frames decoded once into `frame_cache` (`frames_dir`) when they fit `MAX_CACHE_BYTES`,
     else at every step."""
     data, size = cfg.data, (cfg.data.height, cfg.data.width)
-    frames = None
-    if frame_cache is not None and fits_cache(dataset.train, size=size):
-        frames = cache_frames(
-            dataset.train, size=size, folder=frame_cache, progress=progress and dist.is_main
-        )
+    frames = kept_frames(
+        dataset.train, size=size, folder=frame_cache, progress=progress and dist.is_main
+    )
     sampler = RandomIdentitySampler(
         [t.pid for t in dataset.train],
         num_ids_per_batch=data.num_ids_per_batch,

@@ -28,7 +28,7 @@ from tqdm.auto import tqdm
 
 from reidlib.config import RunConfig
 from reidlib.data import VideoReIDDataset
-from reidlib.data.frame_cache import cache_frames, fits_cache
+from reidlib.data.frame_cache import kept_frames
 from reidlib.data.transforms import build_test_transform
 from reidlib.evaluation import AttentionHealth, QueryOutcomes, attention_health
 from reidlib.evaluation.protocol import TrackletEvaluation, evaluate_tracklets
@@ -139,7 +139,7 @@ class Trainer:
             **means,
             "train_seconds": time.perf_counter() - start,
         }
-        if self.device.type == "cpu":  # numbers move in their last digits with the thread count
+        if self.device.type == "cpu":  # numbers move with the thread count (docs/decisions.md §3)
             record["threads"] = torch.get_num_threads()
         return record
 
@@ -163,11 +163,10 @@ class Trainer:
         Args:
             query, gallery: a subset of the dataset's (a fast dev run's); None = all of it.
         """
-        frames, test = None, [*self.dataset.query, *self.dataset.gallery]
-        whole = query is None and gallery is None
-        if self.frame_cache is not None and whole and fits_cache(test, size=self.size):
-            frames = cache_frames(
-                test,
+        frames = None
+        if query is None and gallery is None:
+            frames = kept_frames(
+                [*self.dataset.query, *self.dataset.gallery],
                 size=self.size,
                 folder=self.frame_cache,
                 workers=self.cfg.data.num_workers,
