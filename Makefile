@@ -24,7 +24,7 @@ EXECUTED := build/notebooks/$(PROFILE)
 # second notebook, a test) gets its share (reidlib/threads.py); the notebooks' kernel has it too.
 export GOMP_SPINCOUNT ?= 3000
 
-.PHONY: run test lab lint unit notebooks data format venv clean-venv
+.PHONY: run test lab lint unit notebooks data layouts stand-ins format venv clean-venv
 
 venv: $(STAMP)
 
@@ -38,9 +38,16 @@ $(STAMP): requirements.txt pyproject.toml
 	touch $(STAMP)
 
 # The synthetic datasets of the quick profile and its two stand-in backbones for ImageNet,
-# pre-trained side by side, made once (kept when present).
+# pre-trained side by side, made once (kept when present). The layouts and the stand-ins are
+# made at the same time: the stand-ins' own identities are generated while the layouts are,
+# each on one core. Each one's output is shown when it is done.
 data: $(STAMP)
+	@$(MAKE) --no-print-directory -j2 --output-sync=target layouts stand-ins
+
+layouts: $(STAMP)
 	$(BIN)/python -m reidlib make-synthetic --all --root data/synthetic
+
+stand-ins: $(STAMP)
 	$(BIN)/python -m reidlib pretrain --runs-root runs
 
 # Every notebook in order with papermill; executed copies go to build/, never in place.

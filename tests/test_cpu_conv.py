@@ -1,12 +1,14 @@
-"""The CPU speed-up `use_im2col_weight_grad`: its weight gradient equals nn.Conv2d's, and it
+"""The CPU speed-up `use_im2col_weight_grad`: its tiny-map paths equal nn.Conv2d, and it
 changes no class, name or parameter of the network it is applied to."""
+
+import copy
 
 import pytest
 import torch
 from torch import nn
 
 from reidlib.network import build_network
-from reidlib.training.cpu_conv import use_im2col_weight_grad
+from reidlib.training.cpu_conv import _live_taps, use_im2col_weight_grad
 
 
 def Conv2d(*args, **kwargs) -> nn.Conv2d:
@@ -23,13 +25,32 @@ def _grads(conv: nn.Conv2d, x: torch.Tensor, grad_out: torch.Tensor):
 
 
 @pytest.mark.parametrize(
-    ("size", "stride", "channels_last"),
-    [((2, 1), 1, False), ((2, 1), 1, True), ((4, 2), 2, False), ((1, 2), 1, True)],
+    ("size", "kernel", "stride", "padding", "dilation", "channels_last", "path"),
+    [
+        # layer3-4's 3×3 at 32×16: one column of taps reads x
+        ((2, 1), 3, 1, 1, 1, False, "_Im2colWeightGradBackward"),
+        ((2, 1), 3, 1, 1, 1, True, "_Im2colWeightGradBackward"),
+        # layer3's first 3×3, stride 2
+        ((4, 2), 3, 2, 1, 1, False, "_Im2colWeightGradBackward"),
+        ((1, 2), 3, 1, 1, 1, True, "_Im2colWeightGradBackward"),
+        # the 1×1 convolutions: NCHW, x itself (no im2col copy); channels-last, matrix products
+        ((2, 1), 1, 1, 0, 1, False, "_Im2colWeightGradBackward"),
+        ((2, 1), 1, 1, 0, 1, True, "_PointwiseMatmulBackward"),
+        ((1, 2), 1, 1, 0, 1, True, "_PointwiseMatmulBackward"),
+        # layer3's downsample, 1×1 stride 2
+        ((4, 2), 1, 2, 0, 1, True, "_Im2colWeightGradBackward"),
+        ((2, 1), 3, 1, 2, 2, False, "_Im2colWeightGradBackward"),  # dilated
+        # the one output reads the padding alone: a zero gradient
+        ((1, 1), 1, 5, 2, 1, False, "_Im2colWeightGradBackward"),
+    ],
 )
-def test_im2col_path_matches_stock_convolution(size, stride, channels_last):
+def test_tiny_map_paths_match_stock_convolution(
+    size, kernel, stride, padding, dilation, channels_last, path
+):
     torch.manual_seed(0)
-    fast = Conv2d(8, 6, kernel_size=3, stride=stride, padding=1, bias=False)
-    ref = nn.Conv2d(8, 6, kernel_size=3, stride=stride, padding=1, bias=False).double()
+    conf = {"kernel_size": kernel, "stride": stride, "padding": padding, "dilation": dilation}
+    fast = Conv2d(8, 6, bias=False, **conf)
+    ref = nn.Conv2d(8, 6, bias=False, **conf).double()
     ref.load_state_dict(fast.state_dict())
     x = torch.randn(5, 8, *size)
     if channels_last:
@@ -40,10 +61,21 @@ def test_im2col_path_matches_stock_convolution(size, stride, channels_last):
     out, gx, gw, fn = _grads(fast, x, grad_out)
     ref_out, ref_gx, ref_gw, _ = _grads(ref, x.double(), grad_out.double())
 
-    assert type(fn).__name__ == "_Im2colWeightGradBackward"  # the path under test was taken
+    assert type(fn).__name__ == path  # the path under test was taken
     torch.testing.assert_close(out.double(), ref_out, rtol=1e-5, atol=1e-5)
     torch.testing.assert_close(gx.double(), ref_gx, rtol=1e-5, atol=1e-5)
     torch.testing.assert_close(gw.double(), ref_gw, rtol=1e-5, atol=1e-5)
+
+
+def test_only_the_taps_that_read_the_input_are_computed():
+    # a 2×1 map, 3×3 kernel, padding 1: every row of taps reads x at one of the two output
+    # rows, but only the middle column reads it (the outer columns see the padding alone)
+    assert _live_taps(2, 2, 3, 1, 1, 1) == (0, 3)
+    assert _live_taps(1, 1, 3, 1, 1, 1) == (1, 2)
+    # layer3's first 3×3 (stride 2) on a 4×2 map: output column 0 reads columns -1, 0, 1
+    assert _live_taps(2, 1, 3, 2, 1, 1) == (1, 3)
+    assert _live_taps(4, 2, 3, 2, 1, 1) == (0, 3)
+    assert _live_taps(1, 1, 1, 5, 2, 1) == (0, 1)  # no tap reads x: all of them, all zero
 
 
 def test_hand_computed_weight_gradient_on_one_position():
@@ -56,6 +88,45 @@ def test_hand_computed_weight_gradient_on_one_position():
     expected = torch.zeros(1, 2, 3, 3)
     expected[0, :, 1, 1] = torch.tensor([0.5 * 1 + 2 * 3, 0.5 * 2 + 2 * -1])
     torch.testing.assert_close(conv.weight.grad, expected)
+
+
+def test_pointwise_path_with_a_bias_and_without_gradients():
+    torch.manual_seed(0)
+    fast = Conv2d(6, 4, kernel_size=1)
+    ref = nn.Conv2d(6, 4, kernel_size=1).double()
+    ref.load_state_dict(fast.state_dict())
+    x = torch.randn(3, 6, 2, 1).contiguous(memory_format=torch.channels_last)
+    grad_out = torch.randn(3, 4, 2, 1)
+    out, gx, gw, fn = _grads(fast, x, grad_out)
+    ref_out, ref_gx, ref_gw, _ = _grads(ref, x.double(), grad_out.double())
+    assert type(fn).__name__ == "_PointwiseMatmulBackward"
+    assert out.is_contiguous(memory_format=torch.channels_last)  # a view of the product
+    for got, want in ((out, ref_out), (gx, ref_gx), (gw, ref_gw), (fast.bias.grad, ref.bias.grad)):
+        torch.testing.assert_close(got.double(), want, rtol=1e-5, atol=1e-5)
+    with torch.no_grad():  # evaluation takes the matrix product as well
+        torch.testing.assert_close(fast(x).double(), ref(x.double()), rtol=1e-5, atol=1e-5)
+
+
+def test_a_channels_last_bottleneck_matches_the_stock_one():
+    # layer4's first block at the quick profile's 2×1 maps: 1×1 convolutions as matrix
+    # products, the 3×3's and the downsample's weight gradients over their live taps
+    torch.manual_seed(0)
+    stock = build_network(num_classes=2, input_size=(32, 16)).backbone.layer4[0]
+    stock = stock.to(memory_format=torch.channels_last)
+    fast = use_im2col_weight_grad(copy.deepcopy(stock))
+    x = torch.randn(16, 1024, 2, 1).contiguous(memory_format=torch.channels_last)
+    grad_out = torch.randn(16, 2048, 2, 1)
+    results = []
+    for block in (stock, fast):
+        xi = x.clone().requires_grad_()
+        out = block(xi)
+        out.backward(grad_out)
+        results.append((out, xi.grad, {n: p.grad for n, p in block.named_parameters()}))
+    (out, gx, grads), (fast_out, fast_gx, fast_grads) = results
+    torch.testing.assert_close(fast_out, out, rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(fast_gx, gx, rtol=1e-4, atol=1e-4)
+    for name, grad in grads.items():
+        torch.testing.assert_close(fast_grads[name], grad, rtol=1e-4, atol=1e-3, msg=name)
 
 
 def test_larger_maps_and_inference_use_the_stock_convolution():

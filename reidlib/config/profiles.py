@@ -54,9 +54,10 @@ QUICK = RunConfig(
         eval_every=8,
         eval_chunk=128,  # 512 frames a forward pass: about 10 % faster than 256 on two cores
         checkpoint_every=8,  # a checkpoint costs about as much as a step here
-        # NCHW: channels-last was 9 % slower a step and 13 % slower to evaluate on the reference
-        # CPU (benchmarks/results/quick_step_cpu.json), with the same rank-1 and mAP
-        channels_last=False,
+        # channels-last: layer3-4's batch norms on 2×1 maps are many times faster so, and their
+        # 1×1 convolutions become plain matrix products (reidlib.training.cpu_conv; with NCHW,
+        # oneDNN's, a step was slower, benchmarks/results/quick_step_cpu.json)
+        channels_last=True,
         cpu_im2col=True,  # 32×16 leaves layer3-4 2×1 maps, where oneDNN is slow
     ),
 )
@@ -99,7 +100,7 @@ PRETRAIN = RunConfig(
         eval_every=32,
         eval_chunk=64,
         checkpoint_every=32,
-        channels_last=False,
+        channels_last=True,  # as QUICK
         cpu_im2col=True,
     ),
 )

@@ -1,16 +1,26 @@
-"""A CPU speed-up for the quick profile, applied from outside the model: the weight gradient of
-convolutions on tiny feature maps computed as im2col and one matrix product.
+"""CPU speed-ups for the quick profile, applied from outside the model: convolutions on tiny
+feature maps computed as matrix products where oneDNN is slow.
 
 At the quick profile's 32×16 input, layer3 and layer4 (last stride 1) run on 2×1 maps. There
-oneDNN's weight gradient is very slow on CPU: 127 ms for a 512-channel 3×3 convolution and a
-batch of 128 frames, against 18 ms for the same product written as im2col (`unfold`) and one
-matrix product (2-core AMD EPYC, torch 2.14); the three such convolutions of layer4 took a third
-of a training step. `use_im2col_weight_grad(net)` gives each `nn.Conv2d` of a network a forward
-that computes that one gradient the im2col way when the output has at most
-`IM2COL_MAX_POSITIONS` positions, on CPU in float32; everything else (the forward pass, the
-input gradient, GPUs, autocast, larger maps, where oneDNN is as fast or faster) is the stock
-convolution. The model's classes, parameters, names and results are unchanged; `build_step`
-applies it to CPU runs whose `train.cpu_im2col` asks for it (the quick profile).
+oneDNN's weight gradient is very slow on CPU: 23 ms for a 512-channel 3×3 convolution and a
+batch of 128 frames (2-core AMD EPYC, torch 2.14). `use_im2col_weight_grad(net)` gives each
+`nn.Conv2d` of a network a forward that, when the output has at most `IM2COL_MAX_POSITIONS`
+positions, on CPU in float32:
+
+- computes the weight gradient as one matrix product over the kernel taps that read the input
+  (`_weight_grad`): on a 2×1 map a 3×3 kernel's outer columns only ever read the zero padding,
+  so their gradient is exactly 0 and three taps of nine are computed (4 ms instead of 23);
+- computes a 1×1 convolution (stride 1, no padding) of a channels-last input as matrix
+  products on its `(N·H·W, C)` view, forward and backward (`_PointwiseMatmul`): no copy, and
+  the batch norms that follow get channels-last maps, which PyTorch normalises many times
+  faster than NCHW maps of two positions.
+
+Everything else (the other forward passes and input gradients, GPUs, autocast, larger maps,
+where oneDNN is as fast or faster) is the stock convolution. The model's classes, parameters
+and names are unchanged; its numbers change only as rounding does (IBN-a's instance norms over
+2×1 maps amplify that, docs/decisions.md §3). `build_step` applies it to CPU runs whose
+`train.cpu_im2col` asks for it (the quick profile, channels-last: 1.4 times faster a step than
+stock, benchmarks/results/quick_step_cpu.json).
 """
 
 from __future__ import annotations
@@ -44,19 +54,76 @@ class _Im2colWeightGrad(torch.autograd.Function):
                 False, (0, 0), 1, (True, False, False),
             )[0]  # fmt: skip
         if ctx.needs_input_grad[1]:
-            n, c_out = grad_out.shape[:2]
-            cols = F.unfold(x, weight.shape[2:], dilation, padding, stride)  # (N, C·k·k, L)
-            g = grad_out.reshape(n, c_out, -1).transpose(0, 1).reshape(c_out, -1)  # (C_out, N·L)
-            cols = cols.transpose(0, 1).reshape(cols.shape[1], -1)  # (C·k·k, N·L)
-            grad_weight = (g @ cols.t()).reshape(weight.shape)
+            grad_weight = _weight_grad(grad_out, x, weight.shape, stride, padding, dilation)
         if ctx.needs_input_grad[2]:
             grad_bias = grad_out.sum(dim=(0, 2, 3))
         return grad_x, grad_weight, grad_bias, None, None, None
 
 
-def _uses_im2col(conv: nn.Conv2d, x: Tensor) -> bool:
-    if not (torch.is_grad_enabled() and conv.weight.requires_grad):
-        return False
+def _live_taps(size: int, out: int, k: int, s: int, p: int, d: int) -> tuple[int, int]:
+    """The kernel taps `[first, last)` along one axis that read the input (not only its zero
+    padding) at some output position; on a tiny map the others never do."""
+    live = [i for i in range(k) if any(0 <= o * s - p + i * d < size for o in range(out))]
+    return (live[0], live[-1] + 1) if live else (0, k)  # none: padding wider than the kernel
+
+
+def _weight_grad(grad_out: Tensor, x: Tensor, shape, stride, padding, dilation) -> Tensor:
+    """The convolution's weight gradient as one matrix product, `grad_out @ cols(x)ᵀ`, over the
+    taps that read the input: the others' gradient is exactly 0 (they multiply the padding)."""
+    n, c_out, oh, ow = grad_out.shape
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = shape[2:], stride, padding, dilation
+    h0, h1 = _live_taps(x.shape[2], oh, kh, sh, ph, dh)
+    w0, w1 = _live_taps(x.shape[3], ow, kw, sw, pw, dw)
+    xp = F.pad(x, (pw, pw, ph, ph)) if ph or pw else x
+    taps = [
+        xp[:, :, i * dh : i * dh + sh * (oh - 1) + 1 : sh, j * dw : j * dw + sw * (ow - 1) + 1 : sw]
+        for i in range(h0, h1)
+        for j in range(w0, w1)
+    ]  # each (N, C, oh, ow); a 1×1 kernel without padding takes x itself (strided)
+    cols = torch.stack(taps, dim=2) if len(taps) > 1 else taps[0].unsqueeze(2)  # (N, C, t, oh, ow)
+    cols = cols.permute(1, 2, 0, 3, 4).reshape(-1, n * oh * ow)  # (C·t, N·L)
+    g = grad_out.transpose(0, 1).reshape(c_out, -1)  # (C_out, N·L)
+    live = (g @ cols.t()).reshape(c_out, x.shape[1], h1 - h0, w1 - w0)
+    if (h1 - h0, w1 - w0) == (kh, kw):
+        return live
+    grad_weight = grad_out.new_zeros(shape)
+    grad_weight[:, :, h0:h1, w0:w1] = live
+    return grad_weight
+
+
+class _PointwiseMatmul(torch.autograd.Function):
+    """A 1×1 convolution (stride 1, no padding) of a channels-last `x` as matrix products on
+    its `(N·H·W, C)` view: no copy and no oneDNN call, forward or backward; the output and the
+    input gradient are channels-last views of the products."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, weight: Tensor, bias) -> Tensor:
+        n, c, h, w = x.shape
+        rows = x.permute(0, 2, 3, 1).reshape(-1, c)  # a view of channels-last memory
+        kernel = weight.reshape(weight.shape[0], c)
+        ctx.save_for_backward(rows, kernel)
+        ctx.has_bias = bias is not None
+        out = rows @ kernel.t() if bias is None else torch.addmm(bias, rows, kernel.t())
+        return out.reshape(n, h, w, -1).permute(0, 3, 1, 2)
+
+    @staticmethod
+    def backward(ctx, grad_out: Tensor):
+        rows, kernel = ctx.saved_tensors
+        n, c_out, h, w = grad_out.shape
+        g = grad_out.permute(0, 2, 3, 1).reshape(-1, c_out)  # a copy only if not channels-last
+        grad_x = grad_weight = grad_bias = None
+        if ctx.needs_input_grad[0]:
+            grad_x = (g @ kernel).reshape(n, h, w, -1).permute(0, 3, 1, 2)
+        if ctx.needs_input_grad[1]:
+            grad_weight = (g.t() @ rows).reshape(c_out, -1, 1, 1)
+        if ctx.has_bias and ctx.needs_input_grad[2]:
+            grad_bias = g.sum(dim=0)
+        return grad_x, grad_weight, grad_bias
+
+
+def _on_tiny_map(conv: nn.Conv2d, x: Tensor) -> bool:
+    """A float32 CPU convolution without autocast whose output has at most
+    `IM2COL_MAX_POSITIONS` positions."""
     if x.device.type != "cpu" or x.dtype != torch.float32 or torch.is_autocast_enabled("cpu"):
         return False
     if conv.groups != 1 or conv.padding_mode != "zeros" or isinstance(conv.padding, str):
@@ -72,10 +139,14 @@ def _uses_im2col(conv: nn.Conv2d, x: Tensor) -> bool:
 
 
 def _forward(conv: nn.Conv2d, x: Tensor) -> Tensor:
-    if _uses_im2col(conv, x):
-        return _Im2colWeightGrad.apply(
-            x, conv.weight, conv.bias, conv.stride, conv.padding, conv.dilation
-        )
+    if _on_tiny_map(conv, x):
+        pointwise = conv.kernel_size == (1, 1) and conv.stride == (1, 1) and conv.padding == (0, 0)
+        if pointwise and x.is_contiguous(memory_format=torch.channels_last):
+            return _PointwiseMatmul.apply(x, conv.weight, conv.bias)
+        if torch.is_grad_enabled() and conv.weight.requires_grad:
+            return _Im2colWeightGrad.apply(
+                x, conv.weight, conv.bias, conv.stride, conv.padding, conv.dilation
+            )
     return nn.Conv2d.forward(conv, x)
 
 
