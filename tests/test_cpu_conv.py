@@ -29,19 +29,21 @@ def _grads(conv: nn.Conv2d, x: torch.Tensor, grad_out: torch.Tensor):
     [
         # layer3-4's 3×3 at 32×16: one column of taps reads x
         ((2, 1), 3, 1, 1, 1, False, "_Im2colWeightGradBackward"),
-        ((2, 1), 3, 1, 1, 1, True, "_Im2colWeightGradBackward"),
+        ((2, 1), 3, 1, 1, 1, True, "_TapsMatmulBackward"),
         # layer3's first 3×3, stride 2
         ((4, 2), 3, 2, 1, 1, False, "_Im2colWeightGradBackward"),
-        ((1, 2), 3, 1, 1, 1, True, "_Im2colWeightGradBackward"),
+        ((1, 2), 3, 1, 1, 1, True, "_TapsMatmulBackward"),
         # the 1×1 convolutions: NCHW, x itself (no im2col copy); channels-last, matrix products
         ((2, 1), 1, 1, 0, 1, False, "_Im2colWeightGradBackward"),
-        ((2, 1), 1, 1, 0, 1, True, "_PointwiseMatmulBackward"),
-        ((1, 2), 1, 1, 0, 1, True, "_PointwiseMatmulBackward"),
+        ((2, 1), 1, 1, 0, 1, True, "_TapsMatmulBackward"),
+        ((1, 2), 1, 1, 0, 1, True, "_TapsMatmulBackward"),
         # layer3's downsample, 1×1 stride 2
-        ((4, 2), 1, 2, 0, 1, True, "_Im2colWeightGradBackward"),
+        ((4, 2), 1, 2, 0, 1, True, "_TapsMatmulBackward"),
         ((2, 1), 3, 1, 2, 2, False, "_Im2colWeightGradBackward"),  # dilated
-        # the one output reads the padding alone: a zero gradient
-        ((1, 1), 1, 5, 2, 1, False, "_Im2colWeightGradBackward"),
+        ((4, 2), 3, 2, 1, 1, True, "_TapsMatmulBackward"),
+        ((2, 1), 3, 1, 2, 2, True, "_TapsMatmulBackward"),
+        # the one output reads the padding alone: a zero gradient (a 1×1 map is channels-last)
+        ((1, 1), 1, 5, 2, 1, False, "_TapsMatmulBackward"),
     ],
 )
 def test_tiny_map_paths_match_stock_convolution(
@@ -99,7 +101,7 @@ def test_pointwise_path_with_a_bias_and_without_gradients():
     grad_out = torch.randn(3, 4, 2, 1)
     out, gx, gw, fn = _grads(fast, x, grad_out)
     ref_out, ref_gx, ref_gw, _ = _grads(ref, x.double(), grad_out.double())
-    assert type(fn).__name__ == "_PointwiseMatmulBackward"
+    assert type(fn).__name__ == "_TapsMatmulBackward"
     assert out.is_contiguous(memory_format=torch.channels_last)  # a view of the product
     for got, want in ((out, ref_out), (gx, ref_gx), (gw, ref_gw), (fast.bias.grad, ref.bias.grad)):
         torch.testing.assert_close(got.double(), want, rtol=1e-5, atol=1e-5)

@@ -91,34 +91,77 @@ def _weight_grad(grad_out: Tensor, x: Tensor, shape, stride, padding, dilation) 
     return grad_weight
 
 
-class _PointwiseMatmul(torch.autograd.Function):
-    """A 1×1 convolution (stride 1, no padding) of a channels-last `x` as matrix products on
-    its `(N·H·W, C)` view: no copy and no oneDNN call, forward or backward; the output and the
-    input gradient are channels-last views of the products."""
+def _tap_slices(
+    oh: int, ow: int, rows: tuple[int, int], cols: tuple[int, int], stride, dilation
+) -> list[tuple[slice, slice]]:
+    """For each tap `(i, j)` of the live block, row-major, the rows and columns of the padded
+    input that it reads at the `oh × ow` output positions."""
+    (sh, sw), (dh, dw) = stride, dilation
+    return [
+        (
+            slice(i * dh, i * dh + sh * (oh - 1) + 1, sh),
+            slice(j * dw, j * dw + sw * (ow - 1) + 1, sw),
+        )
+        for i in range(*rows)
+        for j in range(*cols)
+    ]
+
+
+class _TapsMatmul(torch.autograd.Function):
+    """A convolution of a channels-last `x` on a tiny map as matrix products over the kernel
+    taps that read the input, forward and backward: `cols @ Wᵀ` with `cols` the `(N·L, t·C)`
+    patches of the live taps (for a 1×1 kernel, stride 1 and no padding, a view of `x` itself:
+    no copy). The output and the input gradient are channels-last views of the products; the
+    other taps' weight gradient is exactly 0 (they multiply the zero padding)."""
 
     @staticmethod
-    def forward(ctx, x: Tensor, weight: Tensor, bias) -> Tensor:
+    def forward(ctx, x: Tensor, weight: Tensor, bias, stride, padding, dilation) -> Tensor:
         n, c, h, w = x.shape
-        rows = x.permute(0, 2, 3, 1).reshape(-1, c)  # a view of channels-last memory
-        kernel = weight.reshape(weight.shape[0], c)
-        ctx.save_for_backward(rows, kernel)
-        ctx.has_bias = bias is not None
-        out = rows @ kernel.t() if bias is None else torch.addmm(bias, rows, kernel.t())
-        return out.reshape(n, h, w, -1).permute(0, 3, 1, 2)
+        c_out, _, kh, kw = weight.shape
+        (ph, pw), (dh, dw), (sh, sw) = padding, dilation, stride
+        oh = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
+        ow = (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+        rows, cols = _live_taps(h, oh, kh, sh, ph, dh), _live_taps(w, ow, kw, sw, pw, dw)
+        pixels = (x if not (ph or pw) else F.pad(x, (pw, pw, ph, ph))).permute(0, 2, 3, 1)
+        taps = _tap_slices(oh, ow, rows, cols, stride, dilation)
+        if (kh, kw, sh, sw, ph, pw) == (1, 1, 1, 1, 0, 0):
+            patches = pixels.reshape(-1, c)  # a view of channels-last memory
+        else:
+            patches = torch.cat([pixels[:, r, q, :] for r, q in taps], dim=-1).reshape(
+                -1, len(taps) * c
+            )
+        live = weight[:, :, rows[0] : rows[1], cols[0] : cols[1]]
+        kernel = live.permute(0, 2, 3, 1).reshape(c_out, -1)  # (C_out, t·C), taps row-major
+        ctx.save_for_backward(patches, kernel)
+        ctx.conf = (x.shape, weight.shape, rows, cols, taps, (oh, ow), padding, bias is not None)
+        out = patches @ kernel.t() if bias is None else torch.addmm(bias, patches, kernel.t())
+        return out.reshape(n, oh, ow, c_out).permute(0, 3, 1, 2)
 
     @staticmethod
     def backward(ctx, grad_out: Tensor):
-        rows, kernel = ctx.saved_tensors
-        n, c_out, h, w = grad_out.shape
+        patches, kernel = ctx.saved_tensors
+        x_shape, w_shape, rows, cols, taps, (oh, ow), (ph, pw), has_bias = ctx.conf
+        n, c, h, w = x_shape
+        c_out = w_shape[0]
         g = grad_out.permute(0, 2, 3, 1).reshape(-1, c_out)  # a copy only if not channels-last
         grad_x = grad_weight = grad_bias = None
         if ctx.needs_input_grad[0]:
-            grad_x = (g @ kernel).reshape(n, h, w, -1).permute(0, 3, 1, 2)
+            grad_patches = (g @ kernel).reshape(n, oh, ow, len(taps), c)
+            if len(taps) == 1 and (ph, pw) == (0, 0) and (oh, ow) == (h, w):
+                grad_pixels = grad_patches[:, :, :, 0]
+            else:
+                grad_pixels = g.new_zeros(n, h + 2 * ph, w + 2 * pw, c)
+                for t, (r, q) in enumerate(taps):
+                    grad_pixels[:, r, q, :] += grad_patches[:, :, :, t]
+                grad_pixels = grad_pixels[:, ph : ph + h, pw : pw + w]
+            grad_x = grad_pixels.permute(0, 3, 1, 2)
         if ctx.needs_input_grad[1]:
-            grad_weight = (g.t() @ rows).reshape(c_out, -1, 1, 1)
-        if ctx.has_bias and ctx.needs_input_grad[2]:
+            live = (g.t() @ patches).reshape(c_out, rows[1] - rows[0], cols[1] - cols[0], c)
+            grad_weight = g.new_zeros(w_shape)
+            grad_weight[:, :, rows[0] : rows[1], cols[0] : cols[1]] = live.permute(0, 3, 1, 2)
+        if has_bias and ctx.needs_input_grad[2]:
             grad_bias = g.sum(dim=0)
-        return grad_x, grad_weight, grad_bias
+        return grad_x, grad_weight, grad_bias, None, None, None
 
 
 def _on_tiny_map(conv: nn.Conv2d, x: Tensor) -> bool:
@@ -140,9 +183,10 @@ def _on_tiny_map(conv: nn.Conv2d, x: Tensor) -> bool:
 
 def _forward(conv: nn.Conv2d, x: Tensor) -> Tensor:
     if _on_tiny_map(conv, x):
-        pointwise = conv.kernel_size == (1, 1) and conv.stride == (1, 1) and conv.padding == (0, 0)
-        if pointwise and x.is_contiguous(memory_format=torch.channels_last):
-            return _PointwiseMatmul.apply(x, conv.weight, conv.bias)
+        if x.is_contiguous(memory_format=torch.channels_last):
+            return _TapsMatmul.apply(
+                x, conv.weight, conv.bias, conv.stride, conv.padding, conv.dilation
+            )
         if torch.is_grad_enabled() and conv.weight.requires_grad:
             return _Im2colWeightGrad.apply(
                 x, conv.weight, conv.bias, conv.stride, conv.padding, conv.dilation
