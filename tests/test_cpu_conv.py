@@ -109,26 +109,26 @@ def test_pointwise_path_with_a_bias_and_without_gradients():
         torch.testing.assert_close(fast(x).double(), ref(x.double()), rtol=1e-5, atol=1e-5)
 
 
-def test_a_channels_last_bottleneck_matches_the_stock_one():
-    # layer4's first block at the quick profile's 2×1 maps: 1×1 convolutions as matrix
-    # products, the 3×3's and the downsample's weight gradients over their live taps
+def test_a_channels_last_bottleneck_matches_float64():
+    # layer4's first block at the quick profile's 2×1 maps, every convolution as matrix
+    # products over its live taps, against the stock block in float64
     torch.manual_seed(0)
     stock = build_network(num_classes=2, input_size=(32, 16)).backbone.layer4[0]
-    stock = stock.to(memory_format=torch.channels_last)
-    fast = use_im2col_weight_grad(copy.deepcopy(stock))
-    x = torch.randn(16, 1024, 2, 1).contiguous(memory_format=torch.channels_last)
-    grad_out = torch.randn(16, 2048, 2, 1)
+    exact = copy.deepcopy(stock).double()
+    fast = use_im2col_weight_grad(copy.deepcopy(stock).to(memory_format=torch.channels_last))
+    x = torch.randn(16, 1024, 2, 1, dtype=torch.float64)
+    grad_out = torch.randn(16, 2048, 2, 1, dtype=torch.float64)
     results = []
-    for block in (stock, fast):
-        xi = x.clone().requires_grad_()
+    for block, xi in ((exact, x), (fast, x.float().contiguous(memory_format=torch.channels_last))):
+        xi = xi.clone().requires_grad_()
         out = block(xi)
-        out.backward(grad_out)
-        results.append((out, xi.grad, {n: p.grad for n, p in block.named_parameters()}))
-    (out, gx, grads), (fast_out, fast_gx, fast_grads) = results
-    torch.testing.assert_close(fast_out, out, rtol=1e-4, atol=1e-4)
-    torch.testing.assert_close(fast_gx, gx, rtol=1e-4, atol=1e-4)
-    for name, grad in grads.items():
-        torch.testing.assert_close(fast_grads[name], grad, rtol=1e-4, atol=1e-3, msg=name)
+        out.backward(grad_out.to(xi.dtype))
+        grads = {n: p.grad.double() for n, p in block.named_parameters()}
+        results.append({"output": out.detach().double(), "input": xi.grad.double(), **grads})
+    probe = torch.randn(2, 512, 2, 1).contiguous(memory_format=torch.channels_last)
+    assert type(fast.conv2(probe).grad_fn).__name__ == "_TapsMatmulBackward"  # the path tested
+    for name, want in results[0].items():
+        torch.testing.assert_close(results[1][name], want, rtol=1e-4, atol=1e-4, msg=name)
 
 
 def test_larger_maps_and_inference_use_the_stock_convolution():

@@ -20,6 +20,7 @@ from reidlib.data import (
     denormalize,
 )
 from reidlib.data.clip_dataset import ClipDraw
+from reidlib.data.transforms import normalise_pixels
 from reidlib.types import Tracklet
 from tests.data_builders import write_frame
 
@@ -90,6 +91,32 @@ def test_test_transform_normalises_with_imagenet_statistics():
     expected = [(v / 255 - m) / s for v, m, s in zip((255, 128, 0), IMAGENET_MEAN, IMAGENET_STD)]
     assert torch.allclose(out.mean(dim=(1, 2)), torch.tensor(expected), atol=1e-5)
     assert torch.allclose(denormalize(out)[:, 0, 0], torch.tensor([1.0, 128 / 255, 0.0]), atol=1e-5)
+
+
+def test_the_tensor_steps_compute_what_torchvisions_functions_do():
+    # the augmentation and normalisation are written in torch (no torchvision import in a
+    # process that reads decoded frames); they must give torchvision's tensors bit for bit
+    from torchvision.transforms.v2 import functional as TF
+
+    pixels = torch.from_numpy(np.random.default_rng(0).integers(0, 256, (3, 32, 16), np.uint8))
+    expected = TF.normalize(
+        TF.to_dtype(pixels, torch.float32, scale=True), list(IMAGENET_MEAN), list(IMAGENET_STD)
+    )
+    assert torch.equal(normalise_pixels(pixels), expected)
+    transform = build_train_transform(size=(32, 16), erasing=False)  # padding 1
+    for seed in range(8):  # flips and crops of every kind
+        got, _ = transform.augment(pixels, generator=torch.Generator().manual_seed(seed))
+        generator = torch.Generator().manual_seed(seed)
+        flipped = torch.rand(1, generator=generator).item() < 0.5
+        moved = TF.pad(TF.horizontal_flip(pixels) if flipped else pixels, [1])
+        top = int(torch.randint(0, 3, (1,), generator=generator))
+        left = int(torch.randint(0, 3, (1,), generator=generator))
+        want = TF.normalize(
+            TF.to_dtype(TF.crop(moved, top, left, 32, 16), torch.float32, scale=True),
+            list(IMAGENET_MEAN),
+            list(IMAGENET_STD),
+        )
+        assert torch.equal(got, want)
 
 
 def test_video_dataset_item_and_erased_flags(tracklet):

@@ -29,13 +29,13 @@ import sys
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import PIL
 import torch
-import torchvision
 from torch import Tensor
 
 from reidlib.data.io import read_frame
@@ -206,7 +206,7 @@ def kept_frames(
 
 def _key(paths: Sequence[Path], size: tuple[int, int]) -> str:
     """SHA-256 of the size, the decoder versions and each frame's path, size and mtime."""
-    versions = f"Pillow {PIL.__version__} torchvision {torchvision.__version__}"
+    versions = f"Pillow {PIL.__version__} torchvision {version('torchvision')}"  # not imported
     digest = hashlib.sha256(f"{size[0]}x{size[1]} {versions}\n".encode())
     for p in paths:
         try:

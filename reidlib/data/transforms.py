@@ -17,12 +17,27 @@ import math
 import torch
 from PIL import Image
 from torch import Tensor
-from torchvision.transforms import InterpolationMode
-from torchvision.transforms.v2 import functional as TF
+from torch.nn import functional as F
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 DEFAULT_SIZE = (224, 112)  # (H, W), docs/decisions.md §3
+
+
+def _resize(image: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """Bicubic resize with torchvision, imported here: a process that reads decoded frames
+    (`reidlib.data.frame_cache`) never needs it, and importing it costs about a second."""
+    from torchvision.transforms import InterpolationMode
+    from torchvision.transforms.v2 import functional as TF
+
+    return TF.resize(image, list(size), interpolation=InterpolationMode.BICUBIC)
+
+
+def _pil_to_tensor(image: Image.Image) -> Tensor:
+    """uint8 `(C, H, W)` pixels of a PIL image (torchvision, imported here as in `_resize`)."""
+    from torchvision.transforms.v2 import functional as TF
+
+    return TF.pil_to_tensor(image)
 
 
 def _uniform(low: float, high: float, generator: torch.Generator | None) -> float:
@@ -110,27 +125,28 @@ class TrainTransform:
     def __call__(
         self, image: Image.Image, *, generator: torch.Generator | None = None
     ) -> tuple[Tensor, bool]:
-        return self.augment(TF.pil_to_tensor(self.resize(image)), generator=generator)
+        return self.augment(_pil_to_tensor(self.resize(image)), generator=generator)
 
     def resize(self, image: Image.Image) -> Image.Image:
         """The deterministic PIL part, bicubic resize to `size`: the test transform's, so
         decoded frames can be cached (`reidlib.data.frame_cache`)."""
-        return TF.resize(image, list(self.size), interpolation=InterpolationMode.BICUBIC)
+        return _resize(image, self.size)
 
     def augment(
         self, pixels: Tensor, *, generator: torch.Generator | None = None
     ) -> tuple[Tensor, bool]:
         """The random part, on resized uint8 pixels `(C, H, W)`: flip, zero-pad, crop,
         normalise, erase. Flipping, padding and cropping move pixels and add zeros, so on the
-        tensor they give the pixels they give on the PIL image."""
+        tensor they give the pixels they give on the PIL image (torchvision's functions on
+        tensors compute the same, tests/test_transforms.py)."""
         height, width = self.size
         if torch.rand(1, generator=generator).item() < self.flip_p:
-            pixels = TF.horizontal_flip(pixels)
+            pixels = pixels.flip(-1)
         if self.padding:
-            pixels = TF.pad(pixels, [self.padding])
+            pixels = F.pad(pixels, [self.padding] * 4)  # zeros on every side
         top = _randint(0, 2 * self.padding, generator)
         left = _randint(0, 2 * self.padding, generator)
-        tensor = normalise_pixels(TF.crop(pixels, top, left, height, width))
+        tensor = normalise_pixels(pixels[..., top : top + height, left : left + width])
         if self.erasing is None:
             return tensor, False
         return self.erasing(tensor, generator=generator)
@@ -173,13 +189,15 @@ def build_train_transform(
 
 def normalise_pixels(pixels: Tensor) -> Tensor:
     """The tensor part of both transforms: uint8 `(C, H, W)` pixels to float32 in [0, 1], then
-    ImageNet normalisation."""
-    tensor = TF.to_dtype(pixels, torch.float32, scale=True)
-    return TF.normalize(tensor, list(IMAGENET_MEAN), list(IMAGENET_STD))
+    ImageNet normalisation (as torchvision's `to_dtype(scale=True)` and `normalize` compute
+    them, operation for operation)."""
+    mean = torch.tensor(IMAGENET_MEAN, dtype=torch.float32).view(-1, 1, 1)
+    std = torch.tensor(IMAGENET_STD, dtype=torch.float32).view(-1, 1, 1)
+    return pixels.to(torch.float32).mul_(1.0 / 255).sub_(mean).div_(std)
 
 
 def _normalised(image: Image.Image) -> Tensor:
-    return normalise_pixels(TF.pil_to_tensor(image))
+    return normalise_pixels(_pil_to_tensor(image))
 
 
 class TestTransform:
@@ -195,7 +213,7 @@ class TestTransform:
 
     def resize(self, image: Image.Image) -> Image.Image:
         """The deterministic PIL part: bicubic resize to `size`."""
-        return TF.resize(image, list(self.size), interpolation=InterpolationMode.BICUBIC)
+        return _resize(image, self.size)
 
     def __call__(self, image: Image.Image) -> Tensor:
         return _normalised(self.resize(image))

@@ -7,16 +7,18 @@ batch of 128 frames (2-core AMD EPYC, torch 2.14). `use_im2col_weight_grad(net)`
 `nn.Conv2d` of a network a forward that, when the output has at most `IM2COL_MAX_POSITIONS`
 positions, on CPU in float32:
 
-- computes the weight gradient as one matrix product over the kernel taps that read the input
-  (`_weight_grad`): on a 2×1 map a 3×3 kernel's outer columns only ever read the zero padding,
-  so their gradient is exactly 0 and three taps of nine are computed (4 ms instead of 23);
-- computes a 1×1 convolution (stride 1, no padding) of a channels-last input as matrix
-  products on its `(N·H·W, C)` view, forward and backward (`_PointwiseMatmul`): no copy, and
-  the batch norms that follow get channels-last maps, which PyTorch normalises many times
-  faster than NCHW maps of two positions.
+- on a channels-last input, computes the convolution as matrix products over the kernel taps
+  that read the input, forward and backward (`_TapsMatmul`): on a 2×1 map a 3×3 kernel's outer
+  columns only ever read the zero padding, so three taps of nine are computed and the others'
+  weight gradient is exactly 0; a 1×1 convolution is one product on the `(N·H·W, C)` view of
+  the input, without a copy. The outputs are channels-last, and so are the maps the batch
+  norms that follow get, which PyTorch normalises many times faster than NCHW maps of two
+  positions;
+- on an NCHW input, computes the weight gradient alone that way (`_weight_grad`: 4 ms instead
+  of 23 for the 3×3 above), the rest with oneDNN.
 
-Everything else (the other forward passes and input gradients, GPUs, autocast, larger maps,
-where oneDNN is as fast or faster) is the stock convolution. The model's classes, parameters
+Everything else (GPUs, autocast, larger maps, where oneDNN is as fast or faster) is the stock
+convolution. The model's classes, parameters
 and names are unchanged; its numbers change only as rounding does (IBN-a's instance norms over
 2×1 maps amplify that, docs/decisions.md §3). `build_step` applies it to CPU runs whose
 `train.cpu_im2col` asks for it (the quick profile, channels-last: 1.4 times faster a step than
