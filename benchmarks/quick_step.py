@@ -108,15 +108,21 @@ def main() -> None:
     x = torch.randn(128, block.conv1.in_channels, 2, 1, generator=torch.Generator().manual_seed(0))
     grad_out = torch.randn_like(block(x))
     exact = block_grads(block, x.double(), grad_out, fast=False)
-    deviation = {
-        name: max(
-            ((got[n].double() - g).abs().max() / g.abs().max().clamp_min(1e-12)).item()
-            for n, g in exact.items()
+    stock_cl = block_grads(block, x, grad_out, fast=False)
+    shipped = block_grads(block, x, grad_out, fast=True)
+
+    def deviation(got: dict, want: dict) -> float:
+        return max(
+            ((got[n].double() - g.double()).abs().max() / g.abs().max().clamp_min(1e-12)).item()
+            for n, g in want.items()
         )
-        for name, got in (
-            ("stock_channels_last", block_grads(block, x, grad_out, fast=False)),
-            ("shipped", block_grads(block, x, grad_out, fast=True)),
-        )
+
+    # float32 rounding, amplified by the block's batch norms, against the exact gradients;
+    # the shipped convolutions against the stock ones
+    deviations = {
+        "stock_channels_last_vs_float64": deviation(stock_cl, exact),
+        "shipped_vs_float64": deviation(shipped, exact),
+        "shipped_vs_stock_channels_last": deviation(shipped, stock_cl),
     }
     stock, data = results["stock"]["median_step_seconds"], CONFIG.data
     result = {
@@ -130,7 +136,7 @@ def main() -> None:
         "timed_steps": args.steps,
         "setups": results,
         "speedup_over_stock": {n: stock / r["median_step_seconds"] for n, r in results.items()},
-        "layer4_block_max_relative_difference_to_float64": deviation,
+        "layer4_block_max_relative_difference": deviations,
     }
     print(f"written to {write_result(result, args.out)}")
 
