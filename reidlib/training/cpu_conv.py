@@ -18,10 +18,9 @@ positions, on CPU in float32:
   of 23 for the 3×3 above), the rest with oneDNN.
 
 Everything else (GPUs, autocast, larger maps, where oneDNN is as fast or faster) is the stock
-convolution. The model's classes, parameters
-and names are unchanged; its numbers change only as rounding does (IBN-a's instance norms over
+convolution. The model's classes, parameters and names are unchanged; its numbers change only as rounding does (IBN-a's instance norms over
 2×1 maps amplify that, docs/decisions.md §3). `build_step` applies it to CPU runs whose
-`train.cpu_im2col` asks for it (the quick profile, channels-last: 1.4 times faster a step than
+`train.cpu_im2col` asks for it (the quick profile, channels-last: 0.37 s a step against 0.66
 stock, benchmarks/results/quick_step_cpu.json).
 """
 
@@ -77,11 +76,8 @@ def _weight_grad(grad_out: Tensor, x: Tensor, shape, stride, padding, dilation) 
     h0, h1 = _live_taps(x.shape[2], oh, kh, sh, ph, dh)
     w0, w1 = _live_taps(x.shape[3], ow, kw, sw, pw, dw)
     xp = F.pad(x, (pw, pw, ph, ph)) if ph or pw else x
-    taps = [
-        xp[:, :, i * dh : i * dh + sh * (oh - 1) + 1 : sh, j * dw : j * dw + sw * (ow - 1) + 1 : sw]
-        for i in range(h0, h1)
-        for j in range(w0, w1)
-    ]  # each (N, C, oh, ow); a 1×1 kernel without padding takes x itself (strided)
+    slices = _tap_slices(oh, ow, (h0, h1), (w0, w1), stride, dilation)
+    taps = [xp[:, :, r, q] for r, q in slices]  # each (N, C, oh, ow)
     cols = torch.stack(taps, dim=2) if len(taps) > 1 else taps[0].unsqueeze(2)  # (N, C, t, oh, ow)
     cols = cols.permute(1, 2, 0, 3, 4).reshape(-1, n * oh * ow)  # (C·t, N·L)
     g = grad_out.transpose(0, 1).reshape(c_out, -1)  # (C_out, N·L)
