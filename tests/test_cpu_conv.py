@@ -175,3 +175,21 @@ def test_applied_to_the_network_it_changes_no_class_name_or_parameter():
         )
     convs = [m for m in net.modules() if type(m) is nn.Conv2d]
     assert all("forward" in vars(m) for m in convs)  # only the instances carry the speed-up
+
+
+@pytest.mark.parametrize("weight_format", [torch.channels_last, torch.contiguous_format])
+def test_weight_gradient_is_laid_out_as_the_weight(weight_format):
+    # autograd copies a gradient laid out otherwise than its parameter into the parameter's
+    # layout; the matrix-product path writes it in that layout, with the same values
+    torch.manual_seed(0)
+    fast = Conv2d(8, 6, kernel_size=3, padding=1, bias=False).to(memory_format=weight_format)
+    ref = nn.Conv2d(8, 6, kernel_size=3, padding=1, bias=False).double()
+    ref.load_state_dict(fast.state_dict())
+    x = torch.randn(5, 8, 2, 1).contiguous(memory_format=torch.channels_last)
+    grad_out = torch.randn(5, 6, 2, 1)
+    out = fast(x)
+    assert type(out.grad_fn).__name__ == "_TapsMatmulBackward"
+    (gw,) = torch.autograd.grad(out, fast.weight, grad_out)  # as the backward returned it
+    assert gw.stride() == fast.weight.stride()
+    want = torch.autograd.grad(ref(x.double()), ref.weight, grad_out.double())[0]
+    torch.testing.assert_close(gw.double(), want, rtol=1e-5, atol=1e-5)

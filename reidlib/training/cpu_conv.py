@@ -132,6 +132,9 @@ class _TapsMatmul(torch.autograd.Function):
         kernel = live.permute(0, 2, 3, 1).reshape(c_out, -1)  # (C_out, t·C), taps row-major
         ctx.save_for_backward(patches, kernel)
         ctx.conf = (x.shape, weight.shape, rows, cols, taps, (oh, ow), padding, bias is not None)
+        # the weight gradient is laid out as the weight: autograd then keeps it as it is
+        # instead of copying it into the weight's layout (a 9 MB copy for layer4's 3×3)
+        ctx.channels_last_weight = not weight.is_contiguous()
         out = patches @ kernel.t() if bias is None else torch.addmm(bias, patches, kernel.t())
         return out.reshape(n, oh, ow, c_out).permute(0, 3, 1, 2)
 
@@ -155,8 +158,13 @@ class _TapsMatmul(torch.autograd.Function):
             grad_x = grad_pixels.permute(0, 3, 1, 2)
         if ctx.needs_input_grad[1]:
             live = (g.t() @ patches).reshape(c_out, rows[1] - rows[0], cols[1] - cols[0], c)
-            grad_weight = g.new_zeros(w_shape)
-            grad_weight[:, :, rows[0] : rows[1], cols[0] : cols[1]] = live.permute(0, 3, 1, 2)
+            if ctx.channels_last_weight:  # (C_out, kh, kw, C) memory, seen as (C_out, C, kh, kw)
+                grad_weight = g.new_zeros(c_out, w_shape[2], w_shape[3], c)
+                grad_weight[:, rows[0] : rows[1], cols[0] : cols[1]] = live
+                grad_weight = grad_weight.permute(0, 3, 1, 2)
+            else:
+                grad_weight = g.new_zeros(w_shape)
+                grad_weight[:, :, rows[0] : rows[1], cols[0] : cols[1]] = live.permute(0, 3, 1, 2)
         if has_bias and ctx.needs_input_grad[2]:
             grad_bias = g.sum(dim=0)
         return grad_x, grad_weight, grad_bias, None, None, None
