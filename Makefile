@@ -24,7 +24,8 @@ EXECUTED := build/notebooks/$(PROFILE)
 # second notebook, a test) gets its share (reidlib/threads.py); the notebooks' kernel has it too.
 export GOMP_SPINCOUNT ?= 3000
 
-.PHONY: run test lab lint unit notebooks data layouts stand-ins format venv clean-venv
+.PHONY: run test lab lint unit notebooks data layouts stand-ins format venv clean-venv \
+  run-main-lane run-side-lane nbval-main-lane nbval-side-lane
 
 venv: $(STAMP)
 
@@ -50,20 +51,48 @@ layouts: $(STAMP)
 stand-ins: $(STAMP)
 	$(BIN)/python -m reidlib pretrain --runs-root runs
 
-# Every notebook in order with papermill; executed copies go to build/, never in place.
-# Stops at the first failing notebook and names it.
-run: $(STAMP) $(if $(filter quick,$(PROFILE)),data)
-	@mkdir -p $(EXECUTED)
-	@for nb in $(NOTEBOOKS); do \
-	  name=$$(basename $$nb); start=$$(date +%s); \
-	  echo "== $$nb ($(PROFILE))"; \
-	  $(BIN)/papermill -k python3 --cwd notebooks --progress-bar $$nb $(EXECUTED)/$$name \
-	    -p PROFILE $(PROFILE) -p DATA_ROOT "$(DATA_ROOT)" \
-	    -r WEIGHTS_DIR "$(WEIGHTS_DIR)" -r SPLITS "$(SPLITS)" -p DEVICE $(DEVICE) \
-	    $(if $(SEEDS),-r SEEDS "$(SEEDS)") \
-	    || { echo "make run: $$nb failed; the executed copy with the error is $(EXECUTED)/$$name"; exit 1; }; \
-	  echo "== $$nb done in $$(( $$(date +%s) - start )) s"; \
-	done
+# The quick profile's notebooks run two at a time, each on one thread: one lane runs 09, which
+# trains fourteen runs of its own, after 00 and 01, which train none; the other runs 02 (the base
+# run, which 03-06 and 08 read back) and the rest in order. A notebook on two threads leaves a
+# core idle a quarter of the time (imports, plots, single-threaded steps); two one-thread lanes
+# keep both busy (docs/decisions.md §3). Every quick run then trains on one thread, whichever
+# notebook trains it, so make run and make test give the same numbers. Other profiles run one
+# notebook at a time on every thread.
+SIDE_LANE := $(filter notebooks/00_% notebooks/01_% notebooks/09_%,$(NOTEBOOKS))
+MAIN_LANE := $(filter-out $(SIDE_LANE),$(NOTEBOOKS))
+NBVAL := $(BIN)/python -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider
+
+# papermill over the notebooks $(1), in order, with progress bar option $(2); executed copies go to
+# build/, never in place. Stops at the first failing notebook and names it.
+define papermill_each
+mkdir -p $(EXECUTED); \
+for nb in $(1); do \
+  name=$$(basename $$nb); start=$$(date +%s); \
+  echo "== $$nb ($(PROFILE)) started"; \
+  $(BIN)/papermill -k python3 --cwd notebooks $(2) $$nb $(EXECUTED)/$$name \
+    -p PROFILE $(PROFILE) -p DATA_ROOT "$(DATA_ROOT)" \
+    -r WEIGHTS_DIR "$(WEIGHTS_DIR)" -r SPLITS "$(SPLITS)" -p DEVICE $(DEVICE) \
+    $(if $(SEEDS),-r SEEDS "$(SEEDS)") \
+    || { echo "make run: $$nb failed; the executed copy with the error is $(EXECUTED)/$$name"; exit 1; }; \
+  echo "== $$nb done in $$(( $$(date +%s) - start )) s"; \
+done
+endef
+
+ifeq ($(PROFILE),quick)
+run: $(STAMP) data
+	@start=$$(date +%s); \
+	OMP_NUM_THREADS=1 $(MAKE) --no-print-directory -j2 --output-sync=line run-main-lane run-side-lane; \
+	status=$$?; echo "== notebooks done in $$(( $$(date +%s) - start )) s"; exit $$status
+else
+run: $(STAMP)
+	@$(call papermill_each,$(NOTEBOOKS),--progress-bar)
+endif
+
+run-main-lane:
+	@$(call papermill_each,$(MAIN_LANE),--no-progress-bar)
+
+run-side-lane:
+	@$(call papermill_each,$(SIDE_LANE),--no-progress-bar)
 
 # JupyterLab on notebooks/ with the project's kernel (the venv's python3, reidlib installed).
 lab: $(STAMP)
@@ -77,9 +106,16 @@ lint: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/python -m pytest
 
-# Every notebook under nbval (quick profile, committed parameters); they write figures/quick/.
+# Every notebook under nbval (quick profile, committed parameters), in make run's two lanes of
+# one thread each; they write figures/quick/.
 notebooks: $(STAMP) data
-	$(BIN)/python -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider $(NOTEBOOKS)
+	@OMP_NUM_THREADS=1 $(MAKE) --no-print-directory -j2 --output-sync=target nbval-main-lane nbval-side-lane
+
+nbval-main-lane:
+	$(NBVAL) $(MAIN_LANE)
+
+nbval-side-lane:
+	$(NBVAL) $(SIDE_LANE)
 
 # Notebooks first: tests/test_notebook_results.py then reads what they wrote. Every test, the
 # slow ones (subprocesses, torchrun, notebook kernels, training runs) included.

@@ -45,7 +45,8 @@ def device_name(device: torch.device | str) -> str:
                 break
     except OSError:
         pass
-    return f"CPU ({cpu}, {torch.get_num_threads()} threads)"
+    threads = torch.get_num_threads()
+    return f"CPU ({cpu}, {threads} thread{'s' * (threads != 1)})"
 
 
 def write_metrics(
