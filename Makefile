@@ -81,7 +81,7 @@ endef
 ifeq ($(PROFILE),quick)
 run: $(STAMP) data
 	@start=$$(date +%s); \
-	OMP_NUM_THREADS=1 $(MAKE) --no-print-directory -j2 --output-sync=line run-main-lane run-side-lane; \
+	OMP_NUM_THREADS=1 $(MAKE) --no-print-directory -j2 run-main-lane run-side-lane; \
 	status=$$?; echo "== notebooks done in $$(( $$(date +%s) - start )) s"; exit $$status
 else
 run: $(STAMP)
