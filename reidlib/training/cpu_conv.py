@@ -18,8 +18,8 @@ positions, on CPU in float32:
   of 23 for the 3×3 above), the rest with oneDNN.
 
 Everything else (GPUs, autocast, larger maps, where oneDNN is as fast or faster) is the stock
-convolution. The model's classes, parameters and names are unchanged; its numbers change only as rounding does (IBN-a's instance norms over
-2×1 maps amplify that, docs/decisions.md §3). `build_step` applies it to CPU runs whose
+convolution. The model's classes, parameters and names are unchanged; its numbers change only
+as rounding does (IBN-a's instance norms over 2×1 maps amplify that, docs/decisions.md §3). `build_step` applies it to CPU runs whose
 `train.cpu_im2col` asks for it (the quick profile, channels-last: 0.37 s a step against 0.66
 stock, benchmarks/results/quick_step_cpu.json).
 """
@@ -134,7 +134,9 @@ class _TapsMatmul(torch.autograd.Function):
         ctx.conf = (x.shape, weight.shape, rows, cols, taps, (oh, ow), padding, bias is not None)
         # the weight gradient is laid out as the weight: autograd then keeps it as it is
         # instead of copying it into the weight's layout (a 9 MB copy for layer4's 3×3)
-        ctx.channels_last_weight = not weight.is_contiguous()
+        ctx.channels_last_weight = (
+            weight.is_contiguous(memory_format=torch.channels_last) and not weight.is_contiguous()
+        )
         out = patches @ kernel.t() if bias is None else torch.addmm(bias, patches, kernel.t())
         return out.reshape(n, oh, ow, c_out).permute(0, 3, 1, 2)
 
