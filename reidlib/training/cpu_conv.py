@@ -19,9 +19,9 @@ positions, on CPU in float32:
 
 Everything else (GPUs, autocast, larger maps, where oneDNN is as fast or faster) is the stock
 convolution. The model's classes, parameters and names are unchanged; its numbers change only
-as rounding does (IBN-a's instance norms over 2×1 maps amplify that, docs/decisions.md §3). `build_step` applies it to CPU runs whose
-`train.cpu_im2col` asks for it (the quick profile, channels-last: 0.37 s a step against 0.66
-stock, benchmarks/results/quick_step_cpu.json).
+as rounding does (IBN-a's instance norms over 2×1 maps amplify that, docs/decisions.md §3).
+`build_step` applies it to CPU runs whose `train.cpu_im2col` asks for it (the quick profile,
+channels-last: 0.37 s a step against 0.66 stock, benchmarks/results/quick_step_cpu.json).
 """
 
 from __future__ import annotations
